@@ -1,0 +1,881 @@
+"""Prompt guard: personal data, confidentiality markings and prompt injection in Korean text.
+
+Pure Python (regular expressions + checksums), no models, a few milliseconds per prompt.
+
+    scan(text) -> [Finding]          typed, severity-rated spans in the ORIGINAL text
+    mask(text) -> str                personal data replaced by typed placeholders ([전화번호] ...)
+    is_injection(text) -> bool       prompt-injection attempt (also for retrieved passages)
+    has_blocking(findings) -> bool   anything at or above a severity
+    guard_report(text) -> dict       all of the above as plain JSON-able data
+    evaluate_guard(items) -> dict    per-type precision/recall/F1 on a labelled set
+
+How it works
+- Detection runs on a normalized view of the text: NFKC per character (full-width letters and digits,
+  Roman numerals Ⅱ -> II), zero-width characters removed, a few Cyrillic/Greek look-alikes mapped to
+  Latin, and split Hangul jamo (compatibility jamo ㅇㅣㅈㅓㄴ or decomposed NFD text) composed back into
+  syllables. Injection phrases are also matched on a "compact" view with whitespace and separator
+  punctuation removed (catches "i g n o r e", "i.g.n.o.r.e", "이 전 지 시"). Every normalized character
+  keeps the span of original characters it came from, so findings carry spans in the original text.
+- Numbers are validated, not just shaped: RRN/FRN by the birth date (YYMMDD) and the 7th digit
+  (1-4, 9, 0 for residents; 5-8 for foreigners), the mod-11 checksum raising confidence only (numbers
+  issued since October 2020 do not carry it); BRN by the official checksum; cards by Luhn.
+- Context words raise or lower severity. "low" is informational only: nothing at low is counted as an
+  alarm or masked by default.
+
+Severity policy (decided here; precision matters as much as recall):
+- high: RRN/FRN, valid cards, BRN with checksum, mobile phones, license numbers, passports with
+  context, accounts with banking context, addresses with a unit (동/호) or residential context,
+  grade markings (Ⅱ급 비밀), every injection.
+- medium: the same types with weaker evidence (e.g. RRN without context or checksum, landline
+  without a department, e-mail, road/lot address, a name after a citizen-role marker, other markings).
+- low (not an alarm): office numbers with a department/문의 context (문의: 디지털정책과 02-2133-4567),
+  representative numbers (1588-xxxx), government e-mail domains (go.kr, korea.kr), digit groups
+  without banking context, numbers shaped like an RRN after 주문번호/접수번호/법인등록번호 ...,
+  office addresses (청사), format-only matches that fail a checksum.
+- Names: only after a citizen-role marker (민원인, 신청인, 성명:, 피해자 ...) or directly before 씨/님;
+  officials (담당자, 주무관, 의원) are public roles and not flagged; 박OO is not a name.
+- Confidentiality: a marking, not a word. Flagged: in brackets ([대외비], (내부용), 【비공개】), at the
+  start of a line, followed by 문서/자료/보고서, as a predicate (대외비입니다, 비밀로 분류), grade
+  markings (Ⅰ·Ⅱ·Ⅲ급 비밀), 취급주의, "Internal use only", "Confidential" as a label. Not flagged:
+  비밀번호, 비밀리에, 비공개 여부/대상 정보, rules that talk about 대외비 (대외비의 관리 방법).
+- CONFIDENTIAL and INJECTION are warnings: mask() leaves them in place.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+
+from rag.records import Finding
+
+# ---------------------------------------------------------------------------------------------
+# user-facing tables (Korean): type labels for the UI, and the placeholders mask() writes
+# ---------------------------------------------------------------------------------------------
+TYPE_LABELS = {
+    "RRN": "주민등록번호",
+    "FRN": "외국인등록번호",
+    "PASSPORT": "여권번호",
+    "DRIVER_LICENSE": "운전면허번호",
+    "BRN": "사업자등록번호",
+    "PHONE": "전화번호",
+    "EMAIL": "이메일",
+    "ACCOUNT": "계좌번호",
+    "CARD": "카드번호",
+    "ADDRESS": "주소",
+    "PERSON": "이름",
+    "CONFIDENTIAL": "보안 등급 표시",
+    "INJECTION": "프롬프트 주입 시도",
+}
+PLACEHOLDERS = {
+    "RRN": "[주민등록번호]",
+    "FRN": "[외국인등록번호]",
+    "PASSPORT": "[여권번호]",
+    "DRIVER_LICENSE": "[운전면허번호]",
+    "BRN": "[사업자등록번호]",
+    "PHONE": "[전화번호]",
+    "EMAIL": "[이메일]",
+    "ACCOUNT": "[계좌번호]",
+    "CARD": "[카드번호]",
+    "ADDRESS": "[주소]",
+    "PERSON": "[이름]",
+}
+WARNING_TYPES = ("CONFIDENTIAL", "INJECTION")   # reported, never masked
+TYPES = tuple(TYPE_LABELS)
+SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
+# on overlap: higher severity wins, then the earlier (more specific) type in this order, then length
+_PRIORITY = {t: i for i, t in enumerate(
+    ("INJECTION", "RRN", "FRN", "CARD", "BRN", "DRIVER_LICENSE", "PASSPORT", "PHONE", "EMAIL",
+     "ACCOUNT", "ADDRESS", "PERSON", "CONFIDENTIAL"))}
+
+# ---------------------------------------------------------------------------------------------
+# normalization with an index map back to the original text
+# ---------------------------------------------------------------------------------------------
+_ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u200e\u200f\u2061\u2062\u2063\u2064")
+# Cyrillic / Greek letters that look like Latin ones (used to dodge English keyword filters)
+_CONFUSABLES = str.maketrans({
+    "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "і": "i", "ј": "j",
+    "ѕ": "s", "ԁ": "d", "ɡ": "g", "һ": "h", "ո": "n", "ν": "v", "ο": "o", "α": "a", "ι": "i",
+    "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C",
+    "Т": "T", "Х": "X", "І": "I", "Ο": "O", "Α": "A", "Ε": "E", "Ι": "I", "Ν": "N", "Τ": "T",
+})
+_DASHES = str.maketrans({c: "-" for c in "‐‑‒–—―−﹣"})
+
+# Hangul jamo tables (compatibility jamo are the working alphabet)
+_CONS = "ㄱㄲㄳㄴㄵㄶㄷㄸㄹㄺㄻㄼㄽㄾㄿㅀㅁㅂㅃㅄㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ"
+_LEADS = "ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ"
+_VOWELS = "ㅏㅐㅑㅒㅓㅔㅕㅖㅗㅘㅙㅚㅛㅜㅝㅞㅟㅠㅡㅢㅣ"
+_TAILS = " ㄱㄲㄳㄴㄵㄶㄷㄹㄺㄻㄼㄽㄾㄿㅀㅁㅂㅄㅅㅆㅇㅈㅊㅋㅌㅍㅎ"   # index 0 = no final
+_VV = {("ㅗ", "ㅏ"): "ㅘ", ("ㅗ", "ㅐ"): "ㅙ", ("ㅗ", "ㅣ"): "ㅚ", ("ㅜ", "ㅓ"): "ㅝ", ("ㅜ", "ㅔ"): "ㅞ",
+       ("ㅜ", "ㅣ"): "ㅟ", ("ㅡ", "ㅣ"): "ㅢ"}
+_TT = {("ㄱ", "ㅅ"): "ㄳ", ("ㄴ", "ㅈ"): "ㄵ", ("ㄴ", "ㅎ"): "ㄶ", ("ㄹ", "ㄱ"): "ㄺ", ("ㄹ", "ㅁ"): "ㄻ",
+       ("ㄹ", "ㅂ"): "ㄼ", ("ㄹ", "ㅅ"): "ㄽ", ("ㄹ", "ㅌ"): "ㄾ", ("ㄹ", "ㅍ"): "ㄿ", ("ㄹ", "ㅎ"): "ㅀ",
+       ("ㅂ", "ㅅ"): "ㅄ"}
+# conjoining (U+1100..) -> compatibility jamo
+_CONJ = {}
+_CONJ.update({chr(0x1100 + i): c for i, c in enumerate(_LEADS)})
+_CONJ.update({chr(0x1161 + i): c for i, c in enumerate(_VOWELS)})
+_CONJ.update({chr(0x11A7 + i): c for i, c in enumerate(_TAILS) if i})
+
+
+def _is_vowel(c: str) -> bool:
+    return len(c) == 1 and c in _VOWELS
+
+
+def _is_cons(c: str) -> bool:
+    return len(c) == 1 and c in _CONS
+
+
+def _compose(chars: list[str], spans: list[tuple[int, int]]) -> tuple[list[str], list[tuple[int, int]]]:
+    """Compose runs of jamo (and a syllable followed by a loose final) into Hangul syllables."""
+    out: list[str] = []
+    osp: list[tuple[int, int]] = []
+    n = len(chars)
+    i = 0
+
+    def vowel_at(k: int) -> bool:
+        return k < n and _is_vowel(chars[k])
+
+    def take_tail(j: int) -> tuple[str, int]:
+        """Final consonant(s) starting at j, not stealing the lead of a following syllable."""
+        if j < n and chars[j] in _TAILS[1:] and not vowel_at(j + 1):
+            t = chars[j]
+            j += 1
+            if j < n and (t, chars[j]) in _TT and not vowel_at(j + 1):
+                t = _TT[(t, chars[j])]
+                j += 1
+            return t, j
+        return "", j
+
+    while i < n:
+        c = chars[i]
+        if c in _LEADS and vowel_at(i + 1):
+            v = chars[i + 1]
+            j = i + 2
+            if j < n and (v, chars[j]) in _VV:
+                v = _VV[(v, chars[j])]
+                j += 1
+            t, j = take_tail(j)
+            out.append(chr(0xAC00 + (_LEADS.index(c) * 21 + _VOWELS.index(v)) * 28 + _TAILS.index(t or " ")))
+            osp.append((spans[i][0], spans[j - 1][1]))
+            i = j
+            continue
+        if "가" <= c <= "힣" and (ord(c) - 0xAC00) % 28 == 0 and i + 1 < n and _is_cons(chars[i + 1]):
+            t, j = take_tail(i + 1)
+            if t:
+                out.append(chr(ord(c) + _TAILS.index(t)))
+                osp.append((spans[i][0], spans[j - 1][1]))
+                i = j
+                continue
+        out.append(c)
+        osp.append(spans[i])
+        i += 1
+    return out, osp
+
+
+class _View:
+    """A normalized copy of the text with, for each character, its span in the original."""
+
+    def __init__(self, chars: list[str], spans: list[tuple[int, int]]):
+        self.text = "".join(chars)
+        self.spans = spans
+
+    def orig(self, s: int, e: int) -> tuple[int, int]:
+        return self.spans[s][0], self.spans[e - 1][1]
+
+
+_COMPACT_DROP = re.compile(r"[\s._\-*·•|~'\"`^+=/\\,:;]")
+
+
+def _views(text: str) -> tuple[_View, _View]:
+    """(normal view, compact view without whitespace/separators) of the text."""
+    chars: list[str] = []
+    spans: list[tuple[int, int]] = []
+    for i, ch in enumerate(text):
+        if ch in _ZERO_WIDTH:
+            continue
+        if ch in _CONJ:
+            chars.append(_CONJ[ch])
+            spans.append((i, i + 1))
+            continue
+        if ("가" <= ch <= "힣") or ch.isascii() or ("ㄱ" <= ch <= "ㅣ"):
+            norm = ch
+        else:
+            norm = unicodedata.normalize("NFKC", ch.translate(_CONFUSABLES)).translate(_DASHES)
+            if len(norm) == 1 and norm in _CONJ:          # NFKC turns ㄱ (U+3131) into U+1100
+                norm = ch if "ㄱ" <= ch <= "ㅣ" else _CONJ[norm]
+        for c in norm:
+            chars.append(_CONJ.get(c, c))
+            spans.append((i, i + 1))
+    normal = _View(*_compose(chars, spans))
+    keep = [k for k, c in enumerate(chars) if not _COMPACT_DROP.match(c)]
+    compact = _View(*_compose([chars[k] for k in keep], [spans[k] for k in keep]))
+    return normal, compact
+
+
+def normalize(text: str) -> str:
+    """The normalized view the detectors read (exposed for tests and debugging)."""
+    return _views(text)[0].text
+
+
+# ---------------------------------------------------------------------------------------------
+# checksums and validity
+# ---------------------------------------------------------------------------------------------
+def _digits(s: str) -> str:
+    return "".join(c for c in s if c.isdigit())
+
+
+def rrn_birth_valid(d13: str) -> bool:
+    """YYMMDD is a real date for the century the 7th digit implies (and not in the future)."""
+    g = d13[6]
+    century = {"1": 1900, "2": 1900, "5": 1900, "6": 1900, "3": 2000, "4": 2000, "7": 2000, "8": 2000,
+               "9": 1800, "0": 1800}[g]
+    try:
+        born = date(century + int(d13[:2]), int(d13[2:4]), int(d13[4:6]))
+    except ValueError:
+        return False
+    return born <= date.today()
+
+
+def rrn_checksum_ok(d13: str) -> bool:
+    """The mod-11 check digit of RRNs issued before October 2020 (evidence, not a requirement)."""
+    s = sum(int(a) * w for a, w in zip(d13[:12], (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)))
+    return (11 - s % 11) % 10 == int(d13[12])
+
+
+def brn_checksum_ok(d10: str) -> bool:
+    """Official check digit of a 사업자등록번호."""
+    s = sum(int(a) * w for a, w in zip(d10[:9], (1, 3, 7, 1, 3, 7, 1, 3, 5)))
+    s += int(d10[8]) * 5 // 10
+    return (10 - s % 10) % 10 == int(d10[9])
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# patterns
+# ---------------------------------------------------------------------------------------------
+_NB = r"(?<![0-9A-Za-z])(?<![0-9][-.])"          # left edge of a number
+_NE = r"(?![0-9])(?![-.][0-9])"                  # right edge of a number
+_SEP = r"(?:\s?[-.]\s?|\s)?"                     # optional group separator
+
+
+def _before(t: str, s: int, n: int) -> str:
+    return t[max(0, s - n):s]
+
+
+def _after(t: str, e: int, n: int) -> str:
+    return t[e:e + n]
+
+
+def _ctx(t: str, s: int, e: int, pat: re.Pattern, before: int = 20, after: int = 10) -> bool:
+    return bool(pat.search(_before(t, s, before)) or pat.search(_after(t, e, after)))
+
+
+_Cand = tuple[str, int, int, str]      # (type, start, end, severity) in normalized-view offsets
+
+# --- RRN / FRN --------------------------------------------------------------------------------
+_RRN = re.compile(_NB + r"(\d{6})(\s*-\s*|\s)?([0-9]\d{6})" + _NE)
+_RRN_CTX = re.compile(r"주민|등록번호|외국인|생년월일|RRN|FRN|신분|resident", re.I)
+_RRN_NEG = re.compile(r"주문|접수|송장|운송장|문서번호|의안|관리번호|과제|사업번호|사건|일련번호|등기|고객번호|"
+                      r"회원번호|상품|바코드|EAN|법인|계좌|카드|승인번호|송금|입금|통장|은행", re.I)
+# 앞자리 880512 뒷자리 1056782: the two halves apart, only with RRN context
+_RRN_SPLIT = re.compile(_NB + r"(\d{6})" + _NE + r"[^\d\n]{1,14}?" + _NB + r"(\d{7})" + _NE)
+
+
+def _find_rrn(t: str) -> list[_Cand]:
+    out = []
+    for m in _RRN.finditer(t):
+        d = m.group(1) + m.group(3)
+        if not rrn_birth_valid(d):
+            continue
+        typ = "FRN" if d[6] in "5678" else "RRN"
+        before = _before(t, m.start(), 16)
+        if _RRN_NEG.search(before) and not _RRN_CTX.search(before.replace("등록번호", "")):
+            sev = "low"
+        elif _ctx(t, m.start(), m.end(), _RRN_CTX, 24, 12) or rrn_checksum_ok(d):
+            sev = "high"
+        else:
+            sev = "medium"
+        out.append((typ, m.start(), m.end(), sev))
+    for m in _RRN_SPLIT.finditer(t):
+        d = m.group(1) + m.group(2)
+        if rrn_birth_valid(d) and _RRN_CTX.search(_before(t, m.start(), 30) + m.group()):
+            typ = "FRN" if d[6] in "5678" else "RRN"
+            out.append((typ, m.start(1), m.end(1), "high"))
+            out.append((typ, m.start(2), m.end(2), "high"))
+    return out
+
+
+# --- passport -----------------------------------------------------------------------------------
+_PASSPORT = re.compile(r"(?<![0-9A-Za-z])([A-Za-z])(\d{8}|\d{3}[A-Za-z]\d{4})(?![0-9A-Za-z])")
+_PASSPORT_CTX = re.compile(r"여권|passport|출국|입국|비자|visa|출입국|항공권", re.I)
+
+
+def _find_passport(t: str) -> list[_Cand]:
+    out = []
+    for m in _PASSPORT.finditer(t):
+        if _ctx(t, m.start(), m.end(), _PASSPORT_CTX, 24, 12):
+            sev = "high"
+        elif m.group(1) == "M":
+            sev = "medium"          # M + 8 digits or M123A4567: the ordinary Korean passport, even without context
+        else:
+            sev = "low"             # other letters without context: product codes, versions (V20240326)
+        out.append(("PASSPORT", m.start(), m.end(), sev))
+    return out
+
+
+# --- driver's license ---------------------------------------------------------------------------
+_REGIONS = r"서울|부산|경기남부|경기북부|경기|강원|충북|충남|전북|전남|경북|경남|제주|대구|인천|광주|대전|울산|세종"
+_DL = re.compile(_NB + r"(?:(" + _REGIONS + r")\s?)?(?:(\d{2})\s?-\s?)?(\d{2})\s?-\s?(\d{6})\s?-\s?(\d{2})" + _NE)
+_DL_PLAIN = re.compile(_NB + r"(\d{12})" + _NE)
+_DL_CTX = re.compile(r"면허")
+
+
+def _find_license(t: str) -> list[_Cand]:
+    out = []
+    for m in _DL.finditer(t):
+        region, code = m.group(1), m.group(2)
+        if not region and not code:
+            continue
+        if code and not (11 <= int(code) <= 28) and not _DL_CTX.search(_before(t, m.start(), 20)):
+            sev = "low"
+        else:
+            sev = "high"
+        start = m.start(1) if region else m.start(2)
+        out.append(("DRIVER_LICENSE", start, m.end(), sev))
+    for m in _DL_PLAIN.finditer(t):
+        if _ctx(t, m.start(), m.end(), _DL_CTX, 20, 10) and 11 <= int(m.group(1)[:2]) <= 28:
+            out.append(("DRIVER_LICENSE", m.start(), m.end(), "high"))
+    return out
+
+
+# --- business registration number ---------------------------------------------------------------
+_BRN = re.compile(_NB + r"(\d{3})\s?-\s?(\d{2})\s?-\s?(\d{5})" + _NE)
+_BRN_PLAIN = re.compile(_NB + r"(\d{10})" + _NE)
+_BRN_CTX = re.compile(r"사업자|거래처|세금계산서|BRN|business|등록번호|법인|상호|업체|대표자", re.I)
+_BRN_NEG = re.compile(r"과제|접수|문서|의안|사건|관리번호|일련")
+
+
+def _find_brn(t: str) -> list[_Cand]:
+    out = []
+    for m in _BRN.finditer(t):
+        d = "".join(m.groups())
+        ok = brn_checksum_ok(d)
+        ctx = _ctx(t, m.start(), m.end(), _BRN_CTX, 24, 12)
+        neg = _BRN_NEG.search(_before(t, m.start(), 12))
+        if ok and not neg:
+            sev = "high"
+        elif ctx and not neg:
+            sev = "medium"
+        else:
+            sev = "low"
+        out.append(("BRN", m.start(), m.end(), sev))
+    for m in _BRN_PLAIN.finditer(t):
+        if brn_checksum_ok(m.group(1)) and _ctx(t, m.start(), m.end(), _BRN_CTX, 24, 12):
+            out.append(("BRN", m.start(), m.end(), "high"))
+    return out
+
+
+# --- phone --------------------------------------------------------------------------------------
+_INTL = r"\+\s?82[\s-]?(?:\(0\))?"
+_MOBILE = re.compile(_NB + r"(?:" + _INTL + r"|0)1[016789]\)?" + _SEP + r"\d{3,4}" + _SEP + r"\d{4}" + _NE)
+_AREA = r"(?:2|3[1-3]|4[1-4]|5[1-5]|6[1-4]|70|80|50\d)"
+_LANDLINE = re.compile(r"(?<![0-9A-Za-z])(?<![0-9][-.])(?:" + _INTL + _AREA + r"|0" + _AREA + r"|\(0" + _AREA + r"\))"
+                       + _SEP + r"\d{3,4}" + _SEP + r"\d{4}" + _NE)
+_REPRESENTATIVE = re.compile(_NB + r"1[568]\d{2}-\d{4}" + _NE)
+_OFFICE_CTX = re.compile(
+    r"문의|담당|대표\s?(?:전화|번호)|팩스|FAX|Tel|TEL|☎|콜센터|상담|민원실|교환|직통|내선|"
+    r"[가-힣]{2,}(?:과|팀|국|실|센터|본부|사무소|사업소|청|처|부|위원회|재단|공단|공사|연구원|관|시청|구청|주민센터)"
+    r"(?=[\s(:：,)]|$)", re.I)
+_OFFICE_CTX_EN = re.compile(r"\b(?:division|department|dept|office|government|ministry|center|centre|team|bureau|"
+                            r"tel|fax|contact\s+us|agency|city\s+hall)\b", re.I)
+_PERSONAL_PHONE_CTX = re.compile(r"휴대|핸드폰|집|자택|개인|본인|제 번호|내 번호|어머니|아버지|가족")
+
+
+def _find_phone(t: str) -> list[_Cand]:
+    out = []
+    for m in _MOBILE.finditer(t):
+        out.append(("PHONE", m.start(), m.end(), "high"))
+    for m in _LANDLINE.finditer(t):
+        before = _before(t, m.start(), 30)
+        office = _OFFICE_CTX.search(before) or _OFFICE_CTX.search(_after(t, m.end(), 40)) \
+            or _OFFICE_CTX_EN.search(before + " " + _after(t, m.end(), 60))
+        if office and not _PERSONAL_PHONE_CTX.search(before):
+            sev = "low"
+        else:
+            sev = "medium"
+        out.append(("PHONE", m.start(), m.end(), sev))
+    for m in _REPRESENTATIVE.finditer(t):
+        out.append(("PHONE", m.start(), m.end(), "low"))
+    return out
+
+
+# --- e-mail -------------------------------------------------------------------------------------
+_EMAIL = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*\s?@\s?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+                    r"(?![A-Za-z0-9])")
+_GOV_MAIL = re.compile(r"(?:\.go\.kr|@korea\.kr|\.mil\.kr)$", re.I)
+
+
+def _find_email(t: str) -> list[_Cand]:
+    return [("EMAIL", m.start(), m.end(), "low" if _GOV_MAIL.search(m.group()) else "medium")
+            for m in _EMAIL.finditer(t)]
+
+
+# --- bank account ------------------------------------------------------------------------------
+_ACCOUNT = re.compile(_NB + r"\d{2,6}(?:\s?-\s?\d{2,7}){1,3}" + _NE)
+_ACCOUNT_PLAIN = re.compile(_NB + r"\d{10,14}" + _NE)
+# banking words; bank brands only in forms that are not ordinary words (하나, 국민, 기업 alone are)
+_ACCOUNT_CTX = re.compile(r"계좌|통장|은행|입금|송금|이체|예금|환불|뱅크|\bbank|account|농협|수협|신협|새마을금고|"
+                          r"(?<![A-Za-z])(?:KB|IBK|NH|SC)(?![A-Za-z])|신한|씨티|저축", re.I)
+
+
+def _find_account(t: str) -> list[_Cand]:
+    out = []
+    for m in _ACCOUNT.finditer(t):
+        n = len(_digits(m.group()))
+        if not 10 <= n <= 14:
+            continue
+        sev = "high" if _ctx(t, m.start(), m.end(), _ACCOUNT_CTX, 20, 12) else "low"
+        out.append(("ACCOUNT", m.start(), m.end(), sev))
+    for m in _ACCOUNT_PLAIN.finditer(t):
+        if _ctx(t, m.start(), m.end(), _ACCOUNT_CTX, 20, 12):
+            out.append(("ACCOUNT", m.start(), m.end(), "high"))
+    return out
+
+
+# --- card ---------------------------------------------------------------------------------------
+_CARD = re.compile(_NB + r"(?:\d{4}([ -])\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?|\d{4}([ -])\d{6}\2\d{4,5}|\d{13,19})" + _NE)
+_CARD_CTX = re.compile(r"카드|card|결제|승인|신용|체크|할부|visa|master|amex|jcb|유니온", re.I)
+
+
+def _find_card(t: str) -> list[_Cand]:
+    out = []
+    for m in _CARD.finditer(t):
+        d = _digits(m.group())
+        grouped = not m.group().isdigit()
+        ctx = _ctx(t, m.start(), m.end(), _CARD_CTX, 20, 12)
+        if luhn_ok(d) and (grouped or ctx):
+            sev = "high"
+        elif luhn_ok(d) and d[0] in "34569" and len(d) in (15, 16):
+            sev = "medium"          # bare 15/16 digits with a card-like first digit (Luhn passes 1 in 10 at random)
+        elif ctx and grouped:
+            sev = "low"
+        else:
+            continue
+        out.append(("CARD", m.start(), m.end(), sev))
+    return out
+
+
+# --- address ------------------------------------------------------------------------------------
+_PROV = (r"(?:서울특별시|서울시|서울|부산광역시|부산시|부산|대구광역시|대구시|대구|인천광역시|인천시|인천|광주광역시|"
+         r"광주시|광주|대전광역시|대전시|대전|울산광역시|울산시|울산|세종특별자치시|세종시|세종|경기도|경기|"
+         r"강원특별자치도|강원도|강원|충청북도|충북|충청남도|충남|전북특별자치도|전라북도|전북|전라남도|전남|"
+         r"경상북도|경북|경상남도|경남|제주특별자치도|제주도|제주)")
+# 성남시, 해운대구, 중구; not the everyday words 연구, 요구, 청구, 필요시, 신청시 ...
+_CITY = (r"(?:(?!(?:필요|발생|위반|신청|도착|해당|적용|제출|변경|요청|선정|확인|계약|사용|접수|이용|평가|실시|조사|개최|"
+         r"준비|결정|등록|취소|지정|승인|출생|사망|비상|유사|긴급|최초|운영|시행)시)[가-힣]{2,4}(?:시|군)|"
+         r"(?!(?:연구|요구|청구|추구|도구|가구|지구|전구|입구|출구|창구|기구|용구|탐구|강구|촉구|항구|친구|욕구|불구|영구|"
+         r"수구|복구|소구|구구)(?![가-힣]))[가-힣]{1,4}구)")
+_ADMIN = r"(?:" + _PROV + r"(?:\s" + _CITY + r"){0,2}|" + _CITY + r"(?:\s" + _CITY + r")?)"
+_ROAD = r"[가-힣]{1,8}(?:\d{1,3}번?)?(?:대로|로|길)(?:\s?\d{1,3}번?(?:길|가))?"
+_NUM = r"(?:산\s?)?\d{1,4}(?:-\d{1,4})?(?:\s?번지)?"
+_COUNTERS = (r"(?!\d|[.,]\d|\s?(?:개|명|건|회|년|월|일|차|시간|분|원|억|만|천|조|세|%|km|곳|위|등|호선|번째|배|가구|"
+             r"대|권|쪽|면|장|점|종|번\b|퍼센트|미터|m\b|㎡))")
+_UNIT = r"(?:,?\s?(?:[가-힣A-Za-z0-9]{1,15}\s?)?(?:\d{1,4}동\s?)?\d{1,5}호|\s?\d{1,3}층)?"
+_ROAD_ADDR = re.compile(r"(?<![가-힣])" + _ADMIN + r"\s" + r"(" + _ROAD + r")\s?" + _NUM + _COUNTERS + _UNIT)
+_LOT_ADDR = re.compile(r"(?<![가-힣])" + _ADMIN + r"\s(?:[가-힣]{1,5}(?:읍|면)\s)?[가-힣]{1,5}\d?(?:동|리|가)\s?"
+                       + _NUM + _COUNTERS + _UNIT)
+_APT = re.compile(r"[가-힣A-Za-z0-9]{0,15}(?:아파트|빌라|맨션|오피스텔|연립|주공|APT|하이츠|빌리지)\s?\d{1,4}\s?동\s?\d{1,5}\s?호")
+_ADDR_CTX = re.compile(r"주소|거주|살고|(?<![가-힣])(?:사는|집)|자택|이사(?:했|를|한|갈|가)|배송|우편|택배|실거주|전입|거소")
+_OFFICE_ADDR_CTX = re.compile(r"청사|시청|구청|도청|군청|본관|별관|사옥|센터|기관|위치|소재|대학교|학교|병원|도서관|공원|"
+                              r"박물관|미술관|경기장|터미널|[가-힣]역(?![가-힣])|\((?:시|도|구|군)청\)|\(도청\)")
+_NOT_ROAD = re.compile(r"(?:으로|별도로|새로|주로|스스로|서로|바로|실제로|경로|진로|통로|과로|회로|항로|수로|"
+                       r"활주로|차로|그대로|이대로|제대로|마음대로|멋대로|따로|홀로|저절로)$")
+
+
+def _find_address(t: str) -> list[_Cand]:
+    out = []
+    for m in _ROAD_ADDR.finditer(t):
+        road = m.group(1)
+        if _NOT_ROAD.search(road):
+            continue
+        out.append(("ADDRESS", m.start(), m.end(), _addr_severity(t, m)))
+    for m in _LOT_ADDR.finditer(t):
+        out.append(("ADDRESS", m.start(), m.end(), _addr_severity(t, m)))
+    for m in _APT.finditer(t):
+        out.append(("ADDRESS", m.start(), m.end(), "high"))
+    return out
+
+
+def _addr_severity(t: str, m: re.Match) -> str:
+    text = m.group()
+    if re.search(r"\d호$|\d층$", text.rstrip()):
+        return "high"
+    if _ctx(t, m.start(), m.end(), _OFFICE_ADDR_CTX, 20, 14):
+        return "low"
+    if _ctx(t, m.start(), m.end(), _ADDR_CTX, 20, 14):
+        return "high"
+    return "medium"
+
+
+# --- person -------------------------------------------------------------------------------------
+# common Korean surnames; rare ones that are also everyday syllables (사, 시, 상, 단 ...) are left out on purpose
+_SURNAMES = ("김 이 박 최 정 강 조 윤 장 임 한 오 서 신 권 황 안 송 류 유 전 홍 고 문 양 손 배 백 허 남 심 노 하 곽 성 차 주 "
+             "우 구 민 진 나 지 엄 채 원 천 방 공 현 함 변 염 여 추 도 소 석 선 설 마 길 연 위 표 명 기 반 왕 금 옥 육 인 맹 "
+             "제 모 탁 국 봉 태 형 탁 가 동").split()
+_COMPOUND_SURNAMES = "남궁 황보 제갈 선우 독고 사공 서문 동방".split()
+_SURNAME_RE = "(?:" + "|".join(_COMPOUND_SURNAMES) + "|[" + "".join(_SURNAMES) + "])"
+_ROLE_MARKERS = (r"민원인|신청인|신청자|신고인|신고자|피해자|가해자|피의자|피고인|원고|피고|청구인|피청구인|성명|이름|"
+                 r"환자|보호자|대상자|수급자|수급권자|예금주|계약자|가입자|피보험자|세대주|대리인|의뢰인|제보자|진정인|"
+                 r"피진정인|참고인|증인|응시자|지원자|수령인|수신인|받는\s?사람|보내는\s?사람|고객|학생|아동|근로자|"
+                 r"임차인|임대인|채무자|채권자|상속인|사망자|실종자|배우자|남편|아내|아들|딸|어머니|아버지|자녀|부친|모친|name")
+_PARTICLE = r"(?:이|가|은|는|을|를|의|에게|께서|께|과|와|도|씨|님|이가|이는|이의|이를|이에게|한테|로부터)"
+_NAME_END = r"(?![가-힣])"
+_MARKER = re.compile(r"(?:" + _ROLE_MARKERS + r")(?:\s*[:：]\s*|\s+)", re.I)
+_NAME_AT = re.compile(r"(" + _SURNAME_RE + r"[가-힣]{1,2})(\s?(?:씨|님|양|군))?(?=" + _PARTICLE + r"?" + _NAME_END + r")")
+# 김미숙(600303-2123450), 홍길동(010-1234-5678): a name right before a bracketed RRN or mobile number
+_PERSON_BEFORE_ID = re.compile(r"(?<![가-힣])(" + _SURNAME_RE + r"[가-힣]{2})\s?\(\s?(?=\d{6}\s?-?\s?\d{7}|(?:\+82|0)1[016789])")
+_PERSON_HONORIFIC = re.compile(r"(?<![가-힣])(" + _SURNAME_RE + r"[가-힣]{1,2})\s?(?:씨|님)(?=" + _PARTICLE + r"?"
+                               + _NAME_END + r")")
+# common words that follow role markers and start with a surname syllable
+_NOT_NAMES = frozenset((
+    "정보 전원 명의 본인 전체 전부 모두 이름 성명 주소 정정 조회 신청 제출 확인 서류 유형 기준 자격 현황 명단 진술 방문 소득 "
+    "등록 인적 지원 보호 안내 대상 구제 권리 권익 공개 정책 유의 진료 연락 동의 변경 경우 이외 이상 이하 전용 관련 편의 주장 "
+    "요청 요구 민원 가족 배우자 한명 한분 각자 강제 고지 상담 안전 이의 인권 임의 조사 조치 차별 최종 최초 추가 표시 함께 홍보 "
+    "공지 구분 남성 여성 남자 여자 나이 성별 우선 유족 장애 정신 주민 진정 하나 허가 허위 모집 방법 변호 설명 손해 송달 신원 "
+    "심사 안정 양식 엄격 여부 연령 예외 오류 위임 의견 이력 이용 임시 장소 전달 전화 제한 조건 지위 차량 채무 추천 허락 "
+    "주소지 대리인 연락처 신분증 등록증 신청서 서명 동의서 진술서 소득액 지원금 보험료 전입 관계인 명의자 본인확인 "
+    "사용자 이용자 관리자 운영자 작성자 신청자 담당자 구매자 판매자 보호자 수급자 대상자 참가자 가입자 소비자 "
+    "고객 선생 교수 박사 회장 원장 이사 주임 반장 사모 기사 대표 위원 의원 시장 형님 누님 손님 여러분 모두 "
+    "하느 하나 정부 공무원 공공 기관 주택 거주 거주지 근무 근로 부담 부모 자녀 아동 노인 성인 학부모 학교 학생 수급 "
+    "경찰 검찰 법원 국가 지자체 서울 부산 대구 인천 광주 대전 울산 세종 경기 강원 제주 "
+    "전원이 모두가 명으로 국적 성적 성년 성씨 성함 성명란 이름란 성명은 이름은 성명을 이름을 정보가 정보를 "
+    "고유 고유식별 민감 개인 개인정보 유의사항 인정 인지 인증 인터넷 이메일 우편 우편물 우체국 문서 문의 명세 "
+    "조건부 소명 소송 소유 소유자 소재지 신분 신상 신청인 대리 대표자 대상자를 등급 등본 초본 사본 원본 원래 원칙 "
+    "유무 유형별 정당 정당한 정도 정상 정해진 진단 진단서 진행 진술인 진정서 한도 한정 한부모 한국 한국어 한글 "
+    "기재 기타 기간 기한 기록 기본 기초 기존 기초생활 경위 경력 경제 계좌 계약 계약서 고소 고발 고령 공동 공통 "
+    "구체 구체적 구비 국민 권한 금액 금융 나머지 남편 아내 당사자 도움 명시 목적 문제 반환 방식 범위 보상 보험 "
+    "복지 부분 부정 부족 비율 사유 사항 사실 상태 상황 서명란 선정 성실 소재 손실 송금 수령 수입 승인 시간 신고 "
+    "안내문 양도 어려움 연락처를 예정 요건 우편번호 원인 위반 위치 유지 의사 의무 이전 이후 인원 인적사항 일부 "
+    "임대 자료 장기 전입신고 전환 절차 접수 정기 제도 조정 주거 주거지 지급 지역 직업 직접 진위 채권 처리 청구 "
+    "어머니 아버지 아들 남편 아내 자녀 부친 모친 배우자 민원인 신청인 신고인 피해자 청구인 보호자 예금주 수급자 "
+    "체류 추가로 출석 취소 통보 통지 특정 편지 평가 피해 해당 허용 현재 혜택 확인서 환급 환불 회신 효력").split())
+
+
+def _name_ok(name: str, honorific: bool) -> bool:
+    """Surname + given name, not a common noun (+ particle) that happens to start with a surname."""
+    if name in _NOT_NAMES or name[:2] in _NOT_NAMES or name[-1] == "들":
+        return False
+    if len(name) == 2:
+        return honorific                 # surname + one syllable is usually a common noun (정보, 전원)
+    if name[2] in "을를의에와과로도가는" and not honorific:
+        return False                     # 정보를, 명의로: noun + particle
+    if name[2] in "은이" and name[:2] in _NOT_NAMES:
+        return False                     # 정보는, 전원이 (but 정다은, 김하은 are names)
+    return True
+
+
+def _find_person(t: str) -> list[_Cand]:
+    out = []
+    for mk in _MARKER.finditer(t):             # markers may follow each other: 신청인 성명: 조은비
+        m = _NAME_AT.match(t, mk.end())
+        if m and _name_ok(m.group(1), bool(m.group(2))):
+            out.append(("PERSON", m.start(1), m.end(1), "medium"))
+    for m in _PERSON_BEFORE_ID.finditer(t):
+        if _name_ok(m.group(1), False):
+            out.append(("PERSON", m.start(1), m.end(1), "medium"))
+    for m in _PERSON_HONORIFIC.finditer(t):
+        name = m.group(1)
+        if _name_ok(name, True) and not (len(name) == 3 and name[1:] in _NOT_NAMES):
+            out.append(("PERSON", m.start(1), m.end(1), "medium"))
+    return out
+
+
+# --- confidentiality markings -------------------------------------------------------------------
+_GRADE = r"(?:I{1,3}|[123Ⅰ-Ⅲ])\s?급\s?비밀"
+_KO_MARK = r"대외비|비공개|극비|기밀|내부\s?용|내부\s?(?:검토|보고|참고)\s?용|취급\s?주의|외부\s?(?:유출|반출|공개)\s?금지"
+_EN_MARK = r"confidential|internal\s+use\s+only|for\s+internal\s+use|top\s+secret|secret|restricted"
+_CONF_TERM = r"(?:" + _GRADE + "|" + _KO_MARK + "|" + _EN_MARK + ")"
+# [대외비] 【비공개】 (내부용) <CONFIDENTIAL>; English in round brackets only in capitals ("한정적(restricted)")
+_CONF_BRACKET = re.compile(r"[\[【〔<「『《〈]\s?(" + _CONF_TERM + r")\s?[\]】〕>」』》〉]|"
+                           r"\(\s?(" + _GRADE + "|" + _KO_MARK + r"|CONFIDENTIAL|SECRET|TOP SECRET|INTERNAL USE ONLY)\s?\)",
+                           re.I)
+# "대외비 문서의 보존 기간", "비공개 자료에 대한 ...": talk about the category, not a marking
+_CONF_ABOUT = (r"(?!의\s|에\s?(?:대한|관한)|\s?(?:관리|보존|보관|분류|취급|작성|파기|열람)\s?(?:기준|방법|기간|절차|규정|지침)|"
+               r"[가-힣]*\s?(?:여부|대상|범위|기준))")
+_CONF_LINE_START = re.compile(r"^[ \t]*(?:[-*#■□○●▶※·]\s*)?(" + _CONF_TERM + r")(?=[ \t]*(?:$|[:：\-,/|]|"
+                              r"(?:문서|자료|보고서?|사항|문건|안건)" + _CONF_ABOUT + "))", re.I | re.M)
+_CONF_NOUN = re.compile(r"(" + _GRADE + r"|대외비|비공개|내부\s?용|내부\s?(?:검토|보고|참고)\s?용|취급\s?주의)"
+                        r"\s?(?:문서|자료|보고서?|문건|서류|파일|안건|계획서?)" + _CONF_ABOUT)
+_CONF_PREDICATE = re.compile(r"(" + _GRADE + "|" + _KO_MARK + r")(?:입니다|임(?![가-힣])|이다|이니|이므로|이라|에\s?해당|"
+                             r"(?:으|)로\s?분류|로\s?지정|로\s?관리)")
+_CONF_ALWAYS = re.compile(r"(" + _GRADE + r"|internal\s+use\s+only|for\s+internal\s+use\s+only|취급\s?주의|"
+                          r"내부\s?(?:검토|보고|참고)\s?용|"
+                          r"외부\s?(?:유출|반출)\s?금지|is\s+(?:strictly\s+)?confidential|top\s+secret)", re.I)
+_CONF_LABEL = re.compile(r"(?:보안\s?등급|비밀\s?등급|보안\s?분류|등급|분류|classification)\s*[:：]\s*(" + _CONF_TERM + ")",
+                         re.I)
+_CONF_STRONG = re.compile(r"급\s?비밀|top\s+secret|극비", re.I)
+
+
+def _find_confidential(t: str) -> list[_Cand]:
+    out = []
+    for pat in (_CONF_BRACKET, _CONF_LINE_START, _CONF_NOUN, _CONF_PREDICATE, _CONF_ALWAYS, _CONF_LABEL):
+        for m in pat.finditer(t):
+            if pat is _CONF_BRACKET:
+                s, e, term = m.start(), m.end(), m.group(1) or m.group(2)
+            else:
+                s, e, term = m.start(1), m.end(1), m.group(1)
+            if pat is _CONF_LINE_START and re.fullmatch(r"(?i)secret|restricted|confidential", term) \
+                    and not term.isupper() and not re.match(r"[ \t]*[:：\-]", _after(t, e, 3)):
+                continue                           # "Confidential computing ..." starts a sentence, not a label
+            if _CONF_STRONG.search(term):
+                clearance = re.match(r"\s?(?:취급\s?(?:인가|권)|취급인가)", _after(t, m.end(), 10))
+                sev = "low" if clearance else "high"   # Ⅱ급 비밀 취급 인가: clearance wording, not a marking
+            else:
+                sev = "medium"
+            out.append(("CONFIDENTIAL", s, e, sev))
+    return out
+
+
+# --- prompt injection ---------------------------------------------------------------------------
+# matched on the compact view (no whitespace / separators), case-insensitive
+_KO_IGNORE = r"(?:무시(?:하고|해|하세|하십|하라|하여|할것|합니다|한다|하도록|하면서|하게|하자)|잊(?:고|어|으세|으십|어라|을것)|" \
+             r"버리(?:고|세)|버려)"
+_KO_PRIOR = r"(?:이전|앞|위|상기|기존|지금까지|이제까지|앞서|먼저|원래|초기|최초|시스템)"
+_KO_INSTR = r"(?:지시|지침|명령|규칙|프롬프트|지령|제약|제한|가이드라인|룰|instructions?)"
+_INJECTION_COMPACT = [re.compile(p, re.I) for p in (
+    # 이전 지시를 무시하고 / 위의 모든 지침을 무시 / 앞의 지시사항은 모두 잊고
+    _KO_PRIOR + r"(?:의|에|에서|에서의)?(?:받은|주어진|나온|말한|입력된|설정된|작성된|내린|들은)?(?:모든|전체|일체의?)?"
+    + _KO_INSTR + r"(?:사항|문|어|내용)?(?:들)?(?:은|는|을|를|이|가|도|과|와)?(?:모두|전부|다|일체|싹)?" + _KO_IGNORE,
+    # 모든 규칙을 무시하라 / 안전 지침을 무시해
+    r"(?:모든|일체의?|안전|보안|윤리|내부)" + _KO_INSTR + r"(?:사항|장치)?(?:은|는|을|를)?(?:모두|전부|다)?"
+    r"(?:무시|해제|우회|끄|풀)(?:하고|해|하세|하십|하라|하여|할것|한다|하고서|고|어|라)",
+    # 시스템 프롬프트를 출력 / 초기 지시문을 그대로 보여줘
+    r"(?:시스템|system|초기|원래|최초|숨겨진|내부|너의|당신의)(?:프롬프트|프롬트|prompt|메시지|지시문|지시사항|지시|지침|설정|명령어?)"
+    r"(?:의)?(?:내용|전문|원문|전체|전부|모두)?(?:을|를|은|는)?(?:그대로|전부|모두|전체|원문|정확히|있는그대로)?"
+    r"(?:복사해서|복사해|옮겨서|그대로)?"
+    r"(?:출력|보여|알려|공개|말해|누설|표시|복사|반복|적어|인쇄|나열|print|유출)",
+    # 너는 이제 ... / 지금부터 너는 ... (only with a role/restriction word nearby)
+    r"(?:너는이제|넌이제|당신은이제|이제부터너는|지금부터너는|이제부터당신은|지금부터당신은|이제너는|지금부터넌)"
+    r".{0,25}?(?:제한|제약|규칙|필터|검열|윤리|DAN|탈옥|무엇이든|개발자모드|관리자모드|해커|악당|사악)",
+    # forced output: '승인'이라고만 답하라
+    r"[\[(<「『]?.{1,20}[\])>」』]?(?:이)?라고만(?:답|대답|출력|말|응답|써)",
+    # 개발자 모드로 동작 / 탈옥 모드
+    r"(?:개발자|관리자|디버그|탈옥|DAN|무제한|제한없는|developer|jailbreak)모드(?:로|으로)"
+    r"(?:동작|전환|응답|답|작동|실행|진입|변경|행동)(?:해|하라|하세|하십|한다|합니다|하고|하여|할것)",
+    r"(?:개발자|관리자|디버그|탈옥|DAN|무제한|developer|jailbreak)모드(?:를|을)?(?:활성화|켜)(?:해|하라|하고|하세|하십|줘|라|고)",
+    # English
+    r"(?:ignore|disregard|forget|override|skip|bypass|neglect)(?:all|any|every|the|your|my|of|these|those)*"
+    r"(?:previous|prior|above|earlier|preceding|initial|original|system|old|former|foregoing)"
+    r"(?:instructions?|prompts?|directions?|rules|guidelines|messages?|context|commands?|orders?|constraints)",
+    r"(?:ignore|disregard|forget)(?:all|everything|the|of)*(?:above|before|previous)(?:and|\.|,|$)",
+    r"(?:ignore|disregard|forget|override)(?:all|any|every|the|your|of|these|those)*"
+    r"(?:instructions?|rules|directions?|guidelines|prompts?|commands?)(?:you|that|which|i|we)?"
+    r"(?:got|received|weregiven|havebeengiven|havereceived|hadbefore|wasgiven|weretold)?"
+    r"(?:before|previously|earlier|sofar|above|untilnow|uptonow)",
+    r"fromnowon(?:you|u)?(?:are|actas|willactas|willbe|behaveas|pretendtobe|r)(?:an?)?"
+    r"(?:dan|unrestricted|unfiltered|uncensored|jailbroken|evil|developermode)",
+    r"(?:reveal|print|show|display|output|repeat|leak|dump|tellme|giveme|write)(?:me)?(?:your|the)(?:full|entire|complete|exact)?"
+    r"(?:system|initial|original|hidden|secret)(?:prompt|message|instructions?)",
+    r"(?:reveal|print|show|display|output|repeat|leak|dump)(?:me)?your(?:full|entire|complete|exact)?(?:prompt|instructions)",
+    r"(?:enable|activate|enter|switchto|turnon|youarein|nowin)(?:the)?(?:developer|dan|jailbreak|god)mode",
+    r"(?:developer|dan|jailbreak)mode(?:enabled|activated|on\b)",
+    r"(?:act|behave|respond|operate)as(?:an?)?(?:unrestricted|unfiltered|uncensored|jailbroken)",
+)]
+_INJECTION_NORMAL = [re.compile(p, re.I) for p in (
+    r"<\|im_start\|>\s*system|<\|system\|>|\[/?INST\]|<<SYS>>",         # chat-template role markers
+    r"\byou\s+are\s+now\s+(?:dan\b|no\s+longer\b|unrestricted|unfiltered|free\s+from|in\s+(?:developer|dan|jailbreak)\s+mode|"
+    r"(?:a|an|the|my)\b[^.\n]{0,40}?(?:assistant|\bai\b|model|bot\b|dan\b|jailbr|unrestrict|unfilter|uncensor|without\s+"
+    r"(?:any\s+)?(?:rules|restrictions|limits|filters)|evil|hacker|developer))",
+    r"\b(?:act|behave)\s+as\s+(?:a\s+)?DAN\b",
+    r"\bpretend\s+(?:that\s+)?(?:you\s+are|to\s+be)\b[^.\n]{0,40}?(?:unrestricted|without\s+(?:any\s+)?(?:rules|restrictions|limits))",
+)]
+
+
+def _find_injection(normal: _View, compact: _View) -> list[tuple[int, int]]:
+    """Spans (original offsets) of injection phrases."""
+    spans = []
+    for pat in _INJECTION_COMPACT:
+        for m in pat.finditer(compact.text):
+            if m.end() > m.start():
+                spans.append(compact.orig(m.start(), m.end()))
+    for pat in _INJECTION_NORMAL:
+        for m in pat.finditer(normal.text):
+            spans.append(normal.orig(m.start(), m.end()))
+    return spans
+
+
+# ---------------------------------------------------------------------------------------------
+# public API
+# ---------------------------------------------------------------------------------------------
+_DETECTORS = (_find_rrn, _find_passport, _find_license, _find_brn, _find_phone, _find_email, _find_account,
+              _find_card, _find_address, _find_person, _find_confidential)
+
+
+def _candidates(text: str) -> list[Finding]:
+    normal, compact = _views(text)
+    found: list[Finding] = []
+    for det in _DETECTORS:
+        for typ, s, e, sev in det(normal.text):
+            if e > s:
+                os_, oe = normal.orig(s, e)
+                found.append(Finding(typ, os_, oe, sev))
+    for os_, oe in _find_injection(normal, compact):
+        found.append(Finding("INJECTION", os_, oe, "high"))
+    return found
+
+
+def _overlaps(a: Finding, b: Finding) -> bool:
+    return a.start < b.end and b.start < a.end
+
+
+def _resolve(cands: list[Finding]) -> list[Finding]:
+    """Non-overlapping findings: severity, then type specificity, then length decide.
+
+    A warning span (CONFIDENTIAL, INJECTION) never hides personal data: where the two overlap the
+    warning is trimmed around the personal-data span, so mask() still removes every digit.
+    """
+    pii = [f for f in cands if f.type not in WARNING_TYPES]
+    warn = [f for f in cands if f.type in WARNING_TYPES]
+
+    def pick(fs: list[Finding]) -> list[Finding]:
+        order = sorted(fs, key=lambda f: (-SEVERITY_RANK[f.severity], _PRIORITY[f.type], -(f.end - f.start), f.start))
+        chosen: list[Finding] = []
+        for f in order:
+            if not any(_overlaps(f, c) for c in chosen):
+                chosen.append(f)
+        return chosen
+
+    chosen = pick(pii)
+    for w in pick(warn):
+        pieces = [(w.start, w.end)]
+        for p in chosen:
+            nxt = []
+            for s, e in pieces:
+                if p.start < e and s < p.end:
+                    if s < p.start:
+                        nxt.append((s, p.start))
+                    if p.end < e:
+                        nxt.append((p.end, e))
+                else:
+                    nxt.append((s, e))
+            pieces = nxt
+        if pieces:
+            s, e = max(pieces, key=lambda se: se[1] - se[0])
+            chosen.append(Finding(w.type, s, e, w.severity))
+    return sorted(chosen, key=lambda f: f.start)
+
+
+def scan(text: str) -> list[Finding]:
+    """Findings in `text`, sorted by start, non-overlapping, spans in the original text."""
+    if not text:
+        return []
+    return _resolve(_candidates(text))
+
+
+def _at_least(sev: str, min_severity: str) -> bool:
+    return SEVERITY_RANK[sev] >= SEVERITY_RANK[min_severity]
+
+
+def mask(text: str, findings: list[Finding] | None = None, min_severity: str = "medium") -> str:
+    """Replace personal data at or above `min_severity` with typed placeholders ([전화번호] ...).
+
+    CONFIDENTIAL and INJECTION spans are warnings and stay. With `findings=None` the text is scanned
+    (repeatedly, until nothing new is found), so mask(mask(t)) == mask(t).
+    """
+    if findings is not None:
+        return _apply_mask(text, findings, min_severity)
+    out = text
+    for _ in range(4):
+        nxt = _apply_mask(out, scan(out), min_severity)
+        if nxt == out:
+            break
+        out = nxt
+    return out
+
+
+def _apply_mask(text: str, findings: list[Finding], min_severity: str) -> str:
+    parts = []
+    pos = 0
+    for f in sorted(findings, key=lambda f: f.start):
+        if f.type in WARNING_TYPES or f.type not in PLACEHOLDERS or not _at_least(f.severity, min_severity):
+            continue
+        if f.start < pos:
+            continue
+        parts.append(text[pos:f.start])
+        parts.append(PLACEHOLDERS[f.type])
+        pos = f.end
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
+def is_injection(text: str) -> bool:
+    """True when `text` (a prompt or a retrieved passage) contains a prompt-injection phrase."""
+    if not text:
+        return False
+    normal, compact = _views(text)
+    return bool(_find_injection(normal, compact))
+
+
+def has_blocking(findings: list[Finding], min_severity: str = "medium") -> bool:
+    return any(_at_least(f.severity, min_severity) for f in findings)
+
+
+def guard_report(text: str) -> dict:
+    findings = scan(text)
+    return {
+        "findings": [{"type": f.type, "start": f.start, "end": f.end, "severity": f.severity} for f in findings],
+        "masked": mask(text),
+        "injection": any(f.type == "INJECTION" for f in findings) or is_injection(text),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# evaluation on a labelled set: items are {"id", "text", "expect": [types found at >= medium]}
+# ---------------------------------------------------------------------------------------------
+def evaluate_guard(items: list[dict], min_severity: str = "medium") -> dict:
+    """Item-level precision/recall/F1 per type (a finding counts at severity >= min_severity),
+    micro-averaged overall, and false alarms on items that expect nothing."""
+    counts = {t: {"tp": 0, "fp": 0, "fn": 0} for t in TYPES}
+    benign = alarms = 0
+    errors = []
+    for it in items:
+        want = set(it.get("expect", []))
+        got = {f.type for f in scan(it["text"]) if _at_least(f.severity, min_severity)}
+        for t in TYPES:
+            if t in want and t in got:
+                counts[t]["tp"] += 1
+            elif t in got:
+                counts[t]["fp"] += 1
+            elif t in want:
+                counts[t]["fn"] += 1
+        if not want:
+            benign += 1
+            alarms += bool(got)
+        if want != got:
+            errors.append({"id": it.get("id"), "missed": sorted(want - got), "extra": sorted(got - want)})
+
+    def prf(tp: int, fp: int, fn: int) -> dict:
+        p = tp / (tp + fp) if tp + fp else 1.0
+        r = tp / (tp + fn) if tp + fn else 1.0
+        f1 = 2 * p * r / (p + r) if p + r else 0.0
+        return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f1, 4), "tp": tp, "fp": fp, "fn": fn}
+
+    per_type = {t: prf(**c) for t, c in counts.items()}
+    tot = {k: sum(c[k] for c in counts.values()) for k in ("tp", "fp", "fn")}
+    return {
+        "items": len(items),
+        "per_type": per_type,
+        "overall": prf(**tot),
+        "false_alarms_on_benign": {"count": alarms, "benign_items": benign,
+                                   "rate": round(alarms / benign, 4) if benign else 0.0},
+        "errors": errors,
+    }
