@@ -1,0 +1,62 @@
+"""kiwipiepy in one place: sentence splitting and the morphemes BM25 indexes.
+
+Tags kept for BM25 (chosen deliberately, see eval/reports/retrieval-korquad.md): common and proper nouns (NNG, NNP),
+numerals and numbers (NR, SN), verb and adjective stems (VV, VA), roots (XR), foreign words (SL, lower-cased) and
+Hanja (SH). Particles, endings, affixes and punctuation carry no topic and only add noise to BM25.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+
+BM25_TAGS = frozenset({"NNG", "NNP", "NR", "SN", "VV", "VA", "XR", "SL", "SH"})
+_lock = threading.Lock()
+
+
+@dataclass
+class Sentence:
+    text: str
+    start: int
+    end: int
+    terms: list[str]          # BM25 morphemes of this sentence
+    n_tokens: int             # all kiwipiepy tokens (the chunk budget unit)
+
+
+@lru_cache(maxsize=1)
+def get_kiwi():
+    from kiwipiepy import Kiwi
+    return Kiwi(num_workers=0)
+
+
+def settings() -> dict:
+    import kiwipiepy
+    return {"tokenizer": "kiwipiepy", "version": kiwipiepy.__version__, "bm25_tags": sorted(BM25_TAGS)}
+
+
+def _term(form: str, tag: str) -> str | None:
+    tag = tag.split("-")[0]          # VV-R / VA-I carry a regularity suffix
+    if tag not in BM25_TAGS:
+        return None
+    return form.lower() if tag == "SL" else form
+
+
+def terms(text: str) -> list[str]:
+    """BM25 morphemes of a text (queries and passages alike)."""
+    with _lock:
+        tokens = get_kiwi().tokenize(text)
+    return [t for t in (_term(tok.form, tok.tag) for tok in tokens) if t]
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """Whole sentences with their morphemes, in one kiwipiepy pass."""
+    if not text.strip():
+        return []
+    with _lock:
+        sents = get_kiwi().split_into_sents(text, return_tokens=True)
+    out = []
+    for s in sents:
+        toks = s.tokens or []
+        out.append(Sentence(text=s.text.strip(), start=s.start, end=s.end,
+                            terms=[t for t in (_term(k.form, k.tag) for k in toks) if t], n_tokens=len(toks)))
+    return [s for s in out if s.text]

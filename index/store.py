@@ -1,0 +1,409 @@
+"""The persisted index: chunk table + BM25 (bm25s over kiwipiepy morphemes) + FAISS + manifest.
+
+Layout of an index directory:
+
+    CURRENT                 name of the live generation (replaced atomically with os.replace)
+    gen-<n>/manifest.json   embedder id and dimension, tokenizer settings, chunking parameters, files and hashes
+    gen-<n>/chunks.jsonl    one chunk a line, with its BM25 terms (so unchanged files are never re-tokenized)
+    gen-<n>/vectors.npy     normalized float32 embeddings, row i = chunk i (unchanged chunks are never re-embedded)
+    gen-<n>/dense.faiss     inner-product FAISS index over vectors.npy (exact "flat" or approximate "hnsw")
+    gen-<n>/bm25/           bm25s arrays
+
+An update builds a complete new generation beside the live one and only then points CURRENT at it, so a crash or a
+kill at any moment leaves the previous index fully usable.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from index import korean
+from index.chunking import chunk_document
+from index.embed import Progress, describe, embed_passages
+from rag import __version__
+from rag.records import Chunk, LoadError
+
+FORMAT_VERSION = 1
+
+
+class IndexError_(RuntimeError):
+    """The index cannot be used as asked; the message says why and what to do (Korean first)."""
+
+
+class IndexMismatchError(IndexError_):
+    pass
+
+
+@dataclass
+class Index:
+    path: Path                       # generation directory
+    manifest: dict
+    chunks: list[Chunk]
+    terms: list[list[str]]
+    vectors: np.ndarray
+    dense: object                    # faiss.Index
+    bm25: object                     # bm25s.BM25
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+
+@dataclass
+class UpdateReport:
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    errors: list[LoadError] = field(default_factory=list)
+    chunks_total: int = 0
+    chunks_embedded: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["errors"] = [asdict(e) for e in self.errors]
+        return d
+
+
+# ---------------------------------------------------------------------------------------------------- settings
+
+def chunking_settings(chunk_tokens: int, overlap: int) -> dict:
+    return {"unit": "kiwipiepy sentences and table rows", "budget_tokens": chunk_tokens, "overlap_sentences": overlap}
+
+
+def expected_settings(embedder: dict, chunk_tokens: int, overlap: int, faiss_kind: str) -> dict:
+    return {"embedder": {"id": embedder["id"], "dim": embedder["dim"]}, "tokenizer": korean.settings(),
+            "chunking": chunking_settings(chunk_tokens, overlap), "faiss": faiss_kind}
+
+
+def check_compatible(manifest: dict, expected: dict) -> None:
+    """Loading an index built with other settings is a clear error, not silent garbage."""
+    emb = manifest.get("embedder") or {}
+    got = {"embedder": {"id": emb.get("id"), "dim": emb.get("dim")}, "tokenizer": manifest.get("tokenizer"),
+           "chunking": manifest.get("chunking")}
+    diffs = [f"{key}: 인덱스={json.dumps(got[key], ensure_ascii=False)} 현재 설정={json.dumps(expected[key], ensure_ascii=False)}"
+             for key in ("embedder", "tokenizer", "chunking") if got[key] != expected[key]]
+    if diffs:
+        raise IndexMismatchError(
+            "이 인덱스는 다른 설정으로 만들어졌습니다. `rag index --rebuild 경로...`로 다시 만드세요 / "
+            "this index was built with other settings; rebuild it.\n  " + "\n  ".join(diffs))
+
+
+# ---------------------------------------------------------------------------------------------------- on disk
+
+def current_generation(index_dir: Path) -> Path | None:
+    cur = index_dir / "CURRENT"
+    if not cur.is_file():
+        return None
+    gen = index_dir / cur.read_text().strip()
+    return gen if (gen / "manifest.json").is_file() else None
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    with path.open("wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+@contextmanager
+def index_lock(index_dir: Path):
+    """One writer at a time; readers never need the lock (they follow CURRENT)."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with (index_dir / ".lock").open("w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise IndexError_(f"다른 색인 작업이 진행 중입니다 / another indexing run holds {index_dir}/.lock") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def build_faiss(vectors: np.ndarray, kind: str):
+    import faiss
+    dim = vectors.shape[1] if vectors.ndim == 2 and vectors.shape[1] else 0
+    if kind == "hnsw":
+        idx = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        idx.hnsw.efConstruction = 80
+        idx.hnsw.efSearch = 128
+    elif kind == "flat":
+        idx = faiss.IndexFlatIP(dim)
+    else:
+        raise ValueError(f"unknown faiss_kind {kind!r} (flat | hnsw)")
+    if len(vectors):
+        idx.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return idx
+
+
+def build_bm25(terms: list[list[str]]):
+    import bm25s
+    bm = bm25s.BM25(k1=1.2, b=0.75)
+    if terms:
+        # an empty document would break nothing but gets a placeholder term so row i stays chunk i
+        bm.index([t if t else ["\u2205"] for t in terms], show_progress=False)
+    return bm
+
+
+def write_generation(index_dir: Path, manifest: dict, chunks: list[Chunk], terms: list[list[str]],
+                     vectors: np.ndarray, faiss_kind: str) -> Path:
+    import faiss
+    index_dir.mkdir(parents=True, exist_ok=True)
+    n = 1 + max([int(p.name.split("-")[1]) for p in index_dir.glob("gen-*") if p.name.split("-")[1].isdigit()] + [0])
+    tmp = index_dir / f".tmp-gen-{n}-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    lines = [json.dumps({**asdict(c), "terms": t}, ensure_ascii=False) for c, t in zip(chunks, terms)]
+    _write_file(tmp / "chunks.jsonl", ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8"))
+    with (tmp / "vectors.npy").open("wb") as fh:
+        np.save(fh, np.ascontiguousarray(vectors, dtype=np.float32))
+        fh.flush()
+        os.fsync(fh.fileno())
+    faiss.write_index(build_faiss(vectors, faiss_kind), str(tmp / "dense.faiss"))
+    bm = build_bm25(terms)
+    if terms:
+        bm.save(str(tmp / "bm25"))
+    _write_file(tmp / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
+    _fsync_dir(tmp)
+    gen = index_dir / f"gen-{n}"
+    os.replace(tmp, gen)
+    _fsync_dir(index_dir)
+    # the switch: one atomic rename of a one-line file
+    cur_tmp = index_dir / f".CURRENT.{os.getpid()}"
+    _write_file(cur_tmp, gen.name.encode())
+    os.replace(cur_tmp, index_dir / "CURRENT")
+    _fsync_dir(index_dir)
+    for old in index_dir.glob("gen-*"):
+        if old != gen:
+            shutil.rmtree(old, ignore_errors=True)
+    for stale in index_dir.glob(".tmp-gen-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    return gen
+
+
+def read_chunks(gen: Path) -> tuple[list[Chunk], list[list[str]]]:
+    chunks, terms = [], []
+    with (gen / "chunks.jsonl").open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                d = json.loads(line)
+                terms.append(d.pop("terms"))
+                chunks.append(Chunk(**d))
+    return chunks, terms
+
+
+def load_index(index_dir: Path, expected: dict | None = None) -> Index:
+    import bm25s
+    import faiss
+    gen = current_generation(Path(index_dir))
+    if gen is None:
+        raise IndexError_(f"인덱스가 없습니다. 먼저 `rag index 문서폴더`를 실행하세요 / no index at {index_dir}")
+    manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+    if manifest.get("format") != FORMAT_VERSION:
+        raise IndexMismatchError(f"인덱스 형식 버전이 다릅니다 ({manifest.get('format')} ≠ {FORMAT_VERSION}); "
+                                 f"`rag index --rebuild`로 다시 만드세요 / index format differs; rebuild it")
+    if expected is not None:
+        check_compatible(manifest, expected)
+    chunks, terms = read_chunks(gen)
+    vectors = np.load(gen / "vectors.npy")
+    dense = faiss.read_index(str(gen / "dense.faiss"))
+    bm = bm25s.BM25.load(str(gen / "bm25")) if (gen / "bm25").exists() else build_bm25([])
+    if len(vectors) != len(chunks) or dense.ntotal != len(chunks):
+        raise IndexError_(f"인덱스가 손상되었습니다 (청크 {len(chunks)}, 벡터 {len(vectors)}); 다시 만드세요 / corrupt index")
+    return Index(gen, manifest, chunks, terms, vectors, dense, bm)
+
+
+# ---------------------------------------------------------------------------------------------------- update
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def discover(paths: Iterable[str | Path], suffixes: Iterable[str]) -> tuple[list[Path], list[LoadError]]:
+    """Files under the given paths with a supported suffix; a named file of another kind is an error."""
+    sfx = {s.lower() for s in suffixes}
+    found: list[Path] = []
+    errors: list[LoadError] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in sfx
+                            and not any(part.startswith(".") for part in f.relative_to(p).parts))
+        elif p.is_file():
+            if p.suffix.lower() in sfx:
+                found.append(p)
+            else:
+                errors.append(LoadError(str(p), f"지원하지 않는 형식 ({p.suffix or '확장자 없음'})"))
+        else:
+            errors.append(LoadError(str(p), "파일이나 폴더가 없음"))
+    seen, unique = set(), []
+    for f in found:
+        key = str(f.resolve())
+        if key not in seen:
+            seen.add(key)
+            unique.append(f)
+    return unique, errors
+
+
+def update_index(index_dir: Path, paths: list[str | Path], embedder, embedder_path: str | Path, *,
+                 chunk_tokens: int = 200, overlap: int = 1, faiss_kind: str = "flat", max_bytes: int = 50 << 20,
+                 batch_size: int = 32, rebuild: bool = False, prune: bool = False,
+                 progress: Progress | None = None,
+                 on_file: Callable[[str, str], None] | None = None) -> UpdateReport:
+    """Add new and changed files (by content hash), drop deleted ones, re-embed nothing unchanged.
+
+    `prune` also drops indexed files that are not under `paths`. Files that fail to load are reported by name and
+    reason; a previously indexed version of such a file is kept (nothing is lost).
+    """
+    from index.loaders import SUPPORTED_SUFFIXES, LoadFailure, load_file
+
+    index_dir = Path(index_dir)
+    report = UpdateReport()
+    t_start = time.perf_counter()
+    emb = describe(embedder, embedder_path)
+    expected = expected_settings(emb, chunk_tokens, overlap, faiss_kind)
+    with index_lock(index_dir):
+        old: Index | None = None
+        if not rebuild and current_generation(index_dir) is not None:
+            old = load_index(index_dir, expected)
+        old_files: dict[str, dict] = old.manifest["files"] if old else {}
+        files, report.errors = discover(paths, SUPPORTED_SUFFIXES)
+
+        # rows of the old index by source key
+        rows_by_key: dict[str, list[int]] = {}
+        if old:
+            src_to_key = {meta["source"]: key for key, meta in old_files.items()}
+            for i, c in enumerate(old.chunks):
+                rows_by_key.setdefault(src_to_key.get(c.source, c.source), []).append(i)
+
+        keep_rows: list[int] = []
+        new_files: dict[str, dict] = {}
+        new_chunks: list[Chunk] = []
+        new_terms: list[list[str]] = []
+        seen_keys: set[str] = set()
+        t_parse = t_chunk = 0.0
+        for i, f in enumerate(files):
+            key = str(f.resolve())
+            seen_keys.add(key)
+            if progress:
+                progress("files", i, len(files), 0.0)
+            try:
+                size = f.stat().st_size
+                if size > max_bytes:
+                    raise LoadFailure(f"파일이 너무 큼 ({size / 2**20:.1f} MB > 한도 {max_bytes / 2**20:.0f} MB)")
+                digest = file_sha256(f)
+                prev = old_files.get(key)
+                if prev and prev["sha256"] == digest:
+                    keep_rows += rows_by_key.get(key, [])
+                    new_files[key] = {**prev, "source": str(f)}
+                    report.unchanged.append(str(f))
+                    continue
+                t0 = time.perf_counter()
+                doc = load_file(f, max_bytes=max_bytes)
+                t1 = time.perf_counter()
+                cwt = chunk_document(doc, digest[:12], chunk_tokens, overlap)
+                t_parse += t1 - t0
+                t_chunk += time.perf_counter() - t1
+                if not cwt:
+                    raise LoadFailure("텍스트가 없음")
+            except LoadFailure as e:
+                report.errors.append(LoadError(str(f), str(e)))
+                if key in old_files:                       # keep the last good version
+                    keep_rows += rows_by_key.get(key, [])
+                    new_files[key] = old_files[key]
+                if on_file:
+                    on_file(str(f), "error")
+                continue
+            except OSError as e:
+                report.errors.append(LoadError(str(f), f"읽을 수 없음 ({e.strerror or type(e).__name__})"))
+                continue
+            (report.changed if key in old_files else report.added).append(str(f))
+            new_files[key] = {"source": str(f), "sha256": digest, "size": size, "title": doc.title,
+                              "format": doc.format, "chunks": len(cwt)}
+            new_chunks += [c.chunk for c in cwt]
+            new_terms += [c.terms for c in cwt]
+            if on_file:
+                on_file(str(f), "indexed")
+        if progress:
+            progress("files", len(files), len(files), 0.0)
+
+        # files indexed before and not seen now: dropped when deleted from disk (or with prune)
+        for key, meta in old_files.items():
+            if key in seen_keys:
+                continue
+            if Path(key).exists() and not prune:
+                keep_rows += rows_by_key.get(key, [])
+                new_files[key] = meta
+            else:
+                report.removed.append(meta["source"])
+
+        t0 = time.perf_counter()
+        new_vecs = embed_passages(embedder, [c.text for c in new_chunks], batch_size, progress)
+        t_embed = time.perf_counter() - t0
+        keep_rows.sort()
+        chunks = ([old.chunks[i] for i in keep_rows] if old else []) + new_chunks
+        terms = ([old.terms[i] for i in keep_rows] if old else []) + new_terms
+        vectors = np.concatenate([old.vectors[keep_rows] if old else np.zeros((0, emb["dim"]), np.float32),
+                                  new_vecs]).astype(np.float32)
+        report.chunks_total = len(chunks)
+        report.chunks_embedded = len(new_chunks)
+        changed_anything = bool(report.added or report.changed or report.removed or rebuild or old is None)
+        t0 = time.perf_counter()
+        if changed_anything:
+            manifest = {"format": FORMAT_VERSION, "project_version": __version__, **expected,
+                        "embedder": emb, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                        "versions": library_versions(), "files": new_files, "chunks": len(chunks)}
+            write_generation(index_dir, manifest, chunks, terms, vectors, faiss_kind)
+        report.timings = {"parse_s": t_parse, "kiwi_chunk_s": t_chunk, "embed_s": t_embed,
+                          "write_s": time.perf_counter() - t0, "total_s": time.perf_counter() - t_start}
+    return report
+
+
+def library_versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+    out = {}
+    for pkg in ("kiwipiepy", "sentence-transformers", "faiss-cpu", "bm25s", "llama-cpp-python", "gradio", "torch"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = None
+    return out
+
+
+def index_state(index_dir: Path) -> dict:
+    """What `rag doctor` says about an index, without loading vectors."""
+    gen = current_generation(Path(index_dir))
+    if gen is None:
+        return {"path": str(index_dir), "exists": False}
+    m = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+    size = sum(f.stat().st_size for f in gen.rglob("*") if f.is_file())
+    return {"path": str(index_dir), "exists": True, "generation": gen.name, "files": len(m.get("files", {})),
+            "chunks": m.get("chunks"), "embedder": m.get("embedder"), "created": m.get("created"),
+            "bytes": size, "faiss": m.get("faiss")}

@@ -1,0 +1,117 @@
+"""Hybrid retrieval: BM25 over kiwipiepy morphemes ∥ dense FAISS, fused.
+
+Fusion (default "linear"): the candidate set is the union of both retrievers' top `candidates`; every candidate gets
+its exact score from BOTH retrievers (BM25 from bm25s, dense as the dot product with its stored vector), each score
+list is min-max normalized over the candidates, and the fused score is w·bm25 + (1−w)·dense. Scoring every candidate
+on both sides avoids the "missing score counts as zero" bias that makes naive fusion lose to BM25 on Korean
+(../shared/MODELS.md). The weight was chosen on KorQuAD 1.0 dev and the seed corpus: eval/reports/retrieval-korquad.md.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from index import korean
+from index.embed import embed_queries
+from index.store import Index
+from rag.records import Hit
+
+FUSIONS = ("linear", "rrf", "bm25", "dense")
+
+
+def bm25_scores(index: Index, terms: list[str]) -> np.ndarray:
+    """BM25 score of every chunk for the query morphemes (unknown terms contribute nothing)."""
+    n = len(index.chunks)
+    if not n:
+        return np.zeros(0, dtype=np.float32)
+    vocab = index.bm25.vocab_dict
+    known = [t for t in terms if t in vocab]
+    if not known:
+        return np.zeros(n, dtype=np.float32)
+    return np.asarray(index.bm25.get_scores(known), dtype=np.float32)
+
+
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
+    k = min(k, len(scores))
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    part = np.argpartition(-scores, k - 1)[:k]
+    return part[np.argsort(-scores[part], kind="stable")]
+
+
+def _minmax(x: np.ndarray) -> np.ndarray:
+    lo, hi = float(x.min()), float(x.max())
+    return np.zeros_like(x) if hi - lo < 1e-12 else (x - lo) / (hi - lo)
+
+
+@dataclass
+class Retriever:
+    index: Index
+    embedder: object
+    fusion: str = "linear"
+    weight_bm25: float = 0.6
+    candidates: int = 50
+    rrf_k: int = 60
+
+    def dense_search(self, qvec: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        if not len(self.index.chunks):
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        scores, ids = self.index.dense.search(qvec.reshape(1, -1), min(k, len(self.index.chunks)))
+        keep = ids[0] >= 0
+        return ids[0][keep].astype(np.int64), scores[0][keep]
+
+    def search(self, query: str, k: int = 8) -> list[Hit]:
+        return self.search_many([query], k)[0][0]
+
+    def search_many(self, queries: list[str], k: int = 8) -> list[tuple[list[Hit], dict]]:
+        """Queries in one batch (the embedder runs once); returns hits and timings per query."""
+        t0 = time.perf_counter()
+        qvecs = (embed_queries(self.embedder, queries) if self.fusion != "bm25" and queries
+                 else np.zeros((len(queries), 1), np.float32))
+        t_embed = (time.perf_counter() - t0) / max(len(queries), 1)
+        out = []
+        for q, v in zip(queries, qvecs):
+            t1 = time.perf_counter()
+            hits = self._fuse(q, v, k)
+            out.append((hits, {"retrieval_ms": (t_embed + time.perf_counter() - t1) * 1000}))
+        return out
+
+    def _fuse(self, query: str, qvec: np.ndarray, k: int) -> list[Hit]:
+        n = len(self.index.chunks)
+        if not n:
+            return []
+        bm_all = bm25_scores(self.index, korean.terms(query)) if self.fusion != "dense" else None
+        if self.fusion == "bm25":
+            top = [i for i in _top(bm_all, k) if bm_all[i] > 0]
+            return [Hit(self.index.chunks[i], float(bm_all[i]), {"bm25": r + 1}, {"bm25": float(bm_all[i])})
+                    for r, i in enumerate(top)]
+        d_ids, d_scores = self.dense_search(qvec, max(self.candidates, k))
+        if self.fusion == "dense":
+            return [Hit(self.index.chunks[i], float(s), {"dense": r + 1}, {"dense": float(s)})
+                    for r, (i, s) in enumerate(zip(d_ids[:k], d_scores[:k]))]
+        b_ids = np.array([i for i in _top(bm_all, max(self.candidates, k)) if bm_all[i] > 0], dtype=np.int64)
+        cand = np.unique(np.concatenate([b_ids, d_ids]))
+        b = bm_all[cand]
+        d = self.index.vectors[cand] @ qvec
+        b_rank = {int(i): r + 1 for r, i in enumerate(b_ids)}
+        d_rank = {int(i): r + 1 for r, i in enumerate(d_ids)}
+        if self.fusion == "rrf":
+            fused = np.array([(1 / (self.rrf_k + b_rank[i]) if i in b_rank else 0.0) +
+                              (1 / (self.rrf_k + d_rank[i]) if i in d_rank else 0.0) for i in map(int, cand)])
+        elif self.fusion == "linear":
+            fused = self.weight_bm25 * _minmax(b) + (1 - self.weight_bm25) * _minmax(d)
+        else:
+            raise ValueError(f"unknown fusion {self.fusion!r}; one of {FUSIONS}")
+        order = np.argsort(-fused, kind="stable")[:k]
+        hits = []
+        for j in order:
+            i = int(cand[j])
+            ranks = {}
+            if i in b_rank:
+                ranks["bm25"] = b_rank[i]
+            if i in d_rank:
+                ranks["dense"] = d_rank[i]
+            hits.append(Hit(self.index.chunks[i], float(fused[j]), ranks, {"bm25": float(b[j]), "dense": float(d[j])}))
+        return hits
