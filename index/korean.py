@@ -26,7 +26,7 @@ class Sentence:
 @lru_cache(maxsize=1)
 def get_kiwi():
     from kiwipiepy import Kiwi
-    return Kiwi(num_workers=0)
+    return Kiwi()
 
 
 def settings() -> dict:

@@ -1,0 +1,287 @@
+"""`rag` — the command line. Each subcommand is a short function; the pipelines live in index/ and rag/.
+
+Global options shared by every subcommand: --index DIR, --config FILE, --json.
+Exit codes: 0 success, 1 partial success (some files failed), 2 unusable (bad input, missing model or index).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from dataclasses import asdict
+from pathlib import Path
+
+from rag.config import Config, load_config
+
+EXIT_OK, EXIT_PARTIAL, EXIT_FAIL = 0, 1, 2
+
+
+def _out(obj: object) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def _err(msg: str) -> None:
+    sys.stderr.write(msg.rstrip() + "\n")
+    sys.stderr.flush()
+
+
+def _read_jsonl(path: str, need: tuple[str, ...]) -> list[dict]:
+    rows = []
+    with (sys.stdin if path == "-" else open(path, encoding="utf-8")) as fh:
+        for i, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise SystemExit(_fail(f"{path}:{i}: JSON 형식 오류 / invalid JSON ({e.msg})"))
+            missing = [k for k in need if k not in row]
+            if missing:
+                raise SystemExit(_fail(f"{path}:{i}: 필드 누락 / missing field(s): {', '.join(missing)}"))
+            rows.append(row)
+    return rows
+
+
+def _fail(msg: str) -> int:
+    _err(msg)
+    return EXIT_FAIL
+
+
+# ------------------------------------------------------------------------------------------------------ doctor
+
+def cmd_doctor(cfg: Config, args) -> int:
+    from rag.doctor import run_doctor
+    report = run_doctor(cfg)
+    if args.json:
+        _out(report)
+    else:
+        from rag.doctor import format_report
+        print(format_report(report))
+    return EXIT_OK if report["ok"] else EXIT_FAIL
+
+
+# ------------------------------------------------------------------------------------------------------ index
+
+def cmd_index(cfg: Config, args) -> int:
+    from index.store import update_index
+    from rag.runtime import open_embedder
+    embedder, path = open_embedder(cfg)
+    bars: dict[str, object] = {}
+
+    def progress(stage: str, done: int, total: int, eta: float) -> None:
+        if args.json or not sys.stderr.isatty():
+            if stage == "embed" or done == total or done % 50 == 0:
+                _err(f"[{stage}] {done}/{total}" + (f" ETA {eta:.0f}s" if eta else ""))
+            return
+        from tqdm import tqdm
+        bar = bars.get(stage) or bars.setdefault(stage, tqdm(total=total, desc=stage, unit="개", file=sys.stderr))
+        bar.total = total
+        bar.n = done
+        bar.set_postfix_str(f"ETA {eta:.0f}s" if eta else "")
+        bar.refresh()
+
+    report = update_index(cfg.resolved_index_dir, args.paths, embedder, path, chunk_tokens=cfg.chunk_tokens,
+                          overlap=cfg.chunk_overlap_sentences, faiss_kind=cfg.faiss_kind,
+                          max_bytes=int(cfg.max_file_mb * 2**20), batch_size=cfg.embed_batch_size,
+                          rebuild=args.rebuild, prune=args.prune, progress=progress)
+    for bar in bars.values():
+        bar.close()
+    if args.json:
+        _out({"index": str(cfg.resolved_index_dir), **report.to_json()})
+    else:
+        print(f"색인: {cfg.resolved_index_dir}")
+        print(f"  추가 {len(report.added)} · 변경 {len(report.changed)} · 그대로 {len(report.unchanged)} · "
+              f"삭제 {len(report.removed)} · 청크 {report.chunks_total} (새로 임베딩 {report.chunks_embedded})")
+        for e in report.errors:
+            print(f"  실패: {e.source} — {e.reason}")
+    if report.errors:
+        return EXIT_PARTIAL if (report.added or report.changed or report.unchanged) else EXIT_FAIL
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------------------------------ search
+
+def _hit_json(h) -> dict:
+    return {"source": h.chunk.source, "page": h.chunk.page, "section": h.chunk.section, "chunk_id": h.chunk.id,
+            "score": round(h.score, 6), "ranks": h.ranks, "text": h.chunk.text}
+
+
+def cmd_search(cfg: Config, args) -> int:
+    from rag.runtime import open_retriever
+    if not args.batch and not args.query:
+        return _fail("질문을 입력하거나 --batch FILE을 지정하세요 / give a QUERY or --batch FILE")
+    rows = _read_jsonl(args.batch, ("id", "question")) if args.batch else [{"id": None, "question": args.query}]
+    retriever = open_retriever(cfg)
+    k = args.k or cfg.top_k
+    step = 64
+    for i in range(0, len(rows), step):
+        part = rows[i:i + step]
+        for row, (hits, timings) in zip(part, retriever.search_many([r["question"] for r in part], k)):
+            if args.json:
+                _out({"id": row["id"], "hits": [_hit_json(h) for h in hits],
+                      "timings": {"retrieval_ms": round(timings["retrieval_ms"], 2)}})
+            else:
+                print(f"질문: {row['question']}  ({timings['retrieval_ms']:.0f} ms)")
+                for r, h in enumerate(hits, 1):
+                    loc = f" p.{h.chunk.page}" if h.chunk.page else ""
+                    print(f"  {r}. [{h.score:.3f}] {h.chunk.source}{loc}  {h.chunk.text[:120]!r}")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------------------------------ ask
+
+def answer_json(a, id_=None) -> dict:
+    return {"id": id_, "question": a.question, "rewritten_question": a.rewritten_question, "answer": a.text,
+            "refused": a.refused,
+            "citations": [{"n": c.n, "source": c.source, "page": c.page, "section": c.section, "text": c.text}
+                          for c in a.citations],
+            "warnings": a.warnings,
+            "timings": {k: (round(v, 1) if isinstance(v, float) else v) for k, v in a.timings.items()}}
+
+
+def cmd_ask(cfg: Config, args) -> int:
+    from rag import guard
+    from rag.audit import AuditLog
+    from rag.runtime import open_assistant
+    if not args.batch and not args.question:
+        return _fail("질문을 입력하거나 --batch FILE을 지정하세요 / give a QUESTION or --batch FILE")
+    rows = _read_jsonl(args.batch, ("id", "question")) if args.batch else [{"id": None, "question": args.question}]
+    assistant = open_assistant(cfg)
+    audit = AuditLog(cfg.log_dir / "audit.jsonl")
+    for row in rows:
+        findings = guard.scan(row["question"])
+        if guard.has_blocking(findings):
+            types = sorted({f.type for f in findings if f.severity != "low"})
+            _err(f"경고 / warning [{row['id'] or '-'}]: 질문에 민감정보로 보이는 항목이 있습니다: "
+                 f"{', '.join(guard.TYPE_LABELS.get(t, t) for t in types)}"
+                 + (" (--mask로 가려서 보낼 수 있습니다)" if not args.mask else " → 가려서 보냅니다"))
+        question = guard.mask(row["question"], findings) if args.mask else row["question"]
+        stream = not args.json and not args.batch
+        answer = None
+        for ev in assistant.stream(question, cancel=threading.Event()):
+            if ev.kind == "token" and stream:
+                sys.stdout.write(ev.data)
+                sys.stdout.flush()
+            elif ev.kind == "rewritten" and stream:
+                _err(f"(다시 쓴 질문: {ev.data})")
+            elif ev.kind == "done":
+                answer = ev.data
+        audit.record_answer(row["question"], findings, answer, masked=args.mask, channel="cli")
+        if args.json:
+            _out(answer_json(answer, row["id"]))
+        else:
+            if stream:
+                sys.stdout.write("\n")
+            print(("[거절] " if answer.refused else "") + answer.text if not stream else "")
+            for c in answer.citations:
+                loc = f" {c.page}쪽" if c.page else ""
+                print(f"  [{c.n}] {c.source}{loc}: {c.text[:160]}")
+            for w in answer.warnings:
+                print(f"  ※ {w}")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------------------------------ guard
+
+def cmd_guard(cfg: Config, args) -> int:
+    from rag import guard
+    if not args.batch and args.text is None:
+        return _fail("검사할 글을 입력하거나 --batch FILE을 지정하세요 / give TEXT or --batch FILE")
+    rows = _read_jsonl(args.batch, ("id", "text")) if args.batch else [{"id": None, "text": args.text}]
+    for row in rows:
+        rep = guard.guard_report(row["text"])
+        if args.json:
+            _out({"id": row["id"], **rep})
+        else:
+            if not rep["findings"]:
+                print("발견된 항목 없음")
+            for f in rep["findings"]:
+                print(f"  {guard.TYPE_LABELS.get(f['type'], f['type'])} ({f['type']}, {f['severity']}) "
+                      f"위치 {f['start']}–{f['end']}")
+            print(f"가린 글: {rep['masked']}")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------------------------------ serve / eval
+
+def cmd_serve(cfg: Config, args) -> int:
+    from ui.app import serve
+    return serve(cfg, host=args.host, port=args.port)
+
+
+def cmd_eval(cfg: Config, args) -> int:
+    from eval.cli import run_eval
+    return run_eval(cfg, args)
+
+
+# ------------------------------------------------------------------------------------------------------ main
+
+def _common(defaults: bool) -> argparse.ArgumentParser:
+    """Global options, accepted before or after the subcommand (the subcommand's copy must not reset them)."""
+    kw = {} if defaults else {"default": argparse.SUPPRESS}
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--index", metavar="DIR", help="인덱스 위치 / index directory", **kw)
+    common.add_argument("--config", metavar="FILE", help="설정 파일 (TOML) / config file", **kw)
+    common.add_argument("--json", action="store_true", help="기계가 읽는 JSON 출력 / machine-readable output", **kw)
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common(defaults=False)
+    p = argparse.ArgumentParser(prog="rag", parents=[_common(defaults=True)],
+                                description="오프라인 한국어 정책 도우미 / offline Korean policy assistant")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("doctor", parents=[common], help="모델·인덱스 점검 / check models and index")
+    s = sub.add_parser("index", parents=[common], help="문서 색인 (증분) / index documents incrementally")
+    s.add_argument("paths", nargs="+", metavar="PATH")
+    s.add_argument("--rebuild", action="store_true", help="처음부터 다시 만들기 / rebuild from scratch")
+    s.add_argument("--prune", action="store_true", help="주어진 경로 밖의 파일은 인덱스에서 제거 / drop other files")
+    s = sub.add_parser("search", parents=[common], help="검색 / retrieve passages")
+    s.add_argument("query", nargs="?")
+    s.add_argument("-k", type=int, default=None)
+    s.add_argument("--batch", metavar="FILE.jsonl")
+    s = sub.add_parser("ask", parents=[common], help="질문 / ask a question")
+    s.add_argument("question", nargs="?")
+    s.add_argument("--batch", metavar="FILE.jsonl")
+    s.add_argument("--mask", action="store_true", help="개인정보를 가리고 보내기 / mask personal data before sending")
+    s = sub.add_parser("guard", parents=[common], help="개인정보·기밀·지시문 주입 검사 / scan text")
+    s.add_argument("text", nargs="?")
+    s.add_argument("--batch", metavar="FILE.jsonl")
+    s = sub.add_parser("serve", parents=[common], help="브라우저 채팅 시작 / start the browser chat")
+    s.add_argument("--host", default=None)
+    s.add_argument("--port", type=int, default=None)
+    s = sub.add_parser("eval", parents=[common], help="오프라인 평가 / offline evaluation")
+    try:
+        from eval.cli import add_eval_arguments
+        add_eval_arguments(s, common)
+    except ImportError:
+        pass
+    return p
+
+
+COMMANDS = {"doctor": cmd_doctor, "index": cmd_index, "search": cmd_search, "ask": cmd_ask, "guard": cmd_guard,
+            "serve": cmd_serve, "eval": cmd_eval}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from index.store import IndexError_
+    from rag.models import ModelProvisionError
+    from rag.prompting import PromptError
+    try:
+        cfg = load_config(args.config, index_dir=args.index)
+        return COMMANDS[args.cmd](cfg, args)
+    except (ModelProvisionError, IndexError_, PromptError, ValueError) as e:
+        if getattr(args, "json", False):
+            _out({"error": str(e), "kind": type(e).__name__})
+        _err(f"오류 / error: {e}")
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        _err("중단됨 / interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""The persisted hybrid index: build, incremental updates by content hash, a kill midway, settings mismatch,
+bad input reported by name, and `rag search` output. Real embedder, real kiwipiepy, real files."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, SEED
+from index.store import IndexMismatchError, current_generation, load_index, update_index
+
+
+def build(d, paths, embedder, **kw):
+    model, path = embedder
+    return update_index(d, paths, model, path, **kw)
+
+
+def test_build_then_incremental_add_change_delete(tmp_path, sample_copy, embedder):
+    idx = tmp_path / "idx"
+    rep = build(idx, [sample_copy], embedder)
+    assert rep.ok and len(rep.added) == 4 and rep.chunks_embedded == rep.chunks_total > 0
+    first = load_index(idx)
+    assert {Path(c.source).name for c in first.chunks} == {p.name for p in sample_copy.iterdir()}
+    assert first.manifest["embedder"]["dim"] == 384 and first.vectors.shape == (len(first.chunks), 384)
+
+    # nothing changed: nothing embedded, no new generation
+    gen = current_generation(idx)
+    rep = build(idx, [sample_copy], embedder)
+    assert rep.chunks_embedded == 0 and len(rep.unchanged) == 4 and current_generation(idx) == gen
+
+    # add one file: only its chunks are embedded
+    (sample_copy / "05_new.txt").write_text("새로 추가한 문서입니다. 공공 와이파이 확충 사업은 디지털도시국이 맡는다.",
+                                            encoding="utf-8")
+    rep = build(idx, [sample_copy], embedder)
+    assert rep.added == [str(sample_copy / "05_new.txt")] and rep.chunks_embedded == 1
+    assert rep.chunks_total == len(first.chunks) + 1
+
+    # change it: re-embedded alone, old chunks of it gone
+    (sample_copy / "05_new.txt").write_text("바뀐 문서입니다. 공공 와이파이 사업은 정보통신과가 맡는다.", encoding="utf-8")
+    rep = build(idx, [sample_copy], embedder)
+    assert len(rep.changed) == 1 and rep.chunks_embedded == 1
+    texts = [c.text for c in load_index(idx).chunks]
+    assert any("정보통신과" in t for t in texts) and not any("디지털도시국이 맡는다" in t for t in texts)
+
+    # delete it: dropped, the other vectors kept byte-identical
+    (sample_copy / "05_new.txt").unlink()
+    rep = build(idx, [sample_copy], embedder)
+    assert len(rep.removed) == 1 and rep.chunks_embedded == 0
+    after = load_index(idx)
+    assert [c.id for c in after.chunks] == [c.id for c in first.chunks]
+    assert (after.vectors == first.vectors).all()
+
+
+def test_loading_with_other_settings_is_a_clear_error(tmp_path, sample_copy, embedder):
+    from index.embed import describe
+    from index.store import expected_settings
+    idx = tmp_path / "idx"
+    build(idx, [sample_copy], embedder, chunk_tokens=200)
+    model, path = embedder
+    with pytest.raises(IndexMismatchError, match="rebuild|다시 만드"):
+        load_index(idx, expected_settings(describe(model, path), 120, 1, "flat"))
+    with pytest.raises(IndexMismatchError):       # an update with other settings refuses too, unless --rebuild
+        build(idx, [sample_copy], embedder, chunk_tokens=120)
+    rep = build(idx, [sample_copy], embedder, chunk_tokens=120, rebuild=True)
+    assert rep.ok and load_index(idx).manifest["chunking"]["budget_tokens"] == 120
+
+
+def test_bad_files_are_reported_by_name_and_the_rest_is_indexed(tmp_path, sample_copy, embedder):
+    (sample_copy / "empty.txt").write_bytes(b"")
+    (sample_copy / "junk.txt").write_bytes(os.urandom(4096))
+    (sample_copy / "broken.pdf").write_bytes(b"%PDF-1.7\n1 0 obj <<>> garbage")
+    (sample_copy / "broken.hwp").write_bytes(os.urandom(9000))
+    (sample_copy / "big.md").write_text("가" * 300_000, encoding="utf-8")
+    (sample_copy / "notes.xyz").write_text("지원하지 않는 형식", encoding="utf-8")
+    idx = tmp_path / "idx"
+    rep = build(idx, [sample_copy, sample_copy / "notes.xyz"], embedder, max_bytes=200_000)
+    reasons = {Path(e.source).name: e.reason for e in rep.errors}
+    assert set(reasons) == {"empty.txt", "junk.txt", "broken.pdf", "broken.hwp", "big.md", "notes.xyz"}
+    assert "빈 파일" in reasons["empty.txt"] and "너무 큼" in reasons["big.md"] and "형식" in reasons["notes.xyz"]
+    assert len(rep.added) == 4 and len(load_index(idx).chunks) == rep.chunks_total > 0
+
+
+def test_cli_exit_code_tells_full_from_partial(tmp_path, sample_copy, base_cfg):
+    env = {**os.environ, "RAG_DATA_DIR": str(base_cfg.data_dir), "RAG_MODEL_CACHE_DIR": str(base_cfg.models_dir)}
+    idx = tmp_path / "idx"
+    run = [sys.executable, "-m", "rag.cli", "--index", str(idx), "index", "--json"]
+    ok = subprocess.run(run + [str(sample_copy)], capture_output=True, text=True, env=env, timeout=600)
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert json.loads(ok.stdout.splitlines()[-1])["chunks_total"] > 0
+    (sample_copy / "empty.md").write_bytes(b"")
+    partial = subprocess.run(run + [str(sample_copy)], capture_output=True, text=True, env=env, timeout=600)
+    assert partial.returncode == 1
+    out = json.loads(partial.stdout.splitlines()[-1])
+    assert [e["source"] for e in out["errors"]] == [str(sample_copy / "empty.md")]
+
+
+@pytest.mark.skipif(not SEED.is_dir(), reason="seed corpus (../shared) absent")
+def test_killed_midway_leaves_the_previous_index_usable(tmp_path, sample_copy, base_cfg, embedder):
+    idx = tmp_path / "idx"
+    build(idx, [sample_copy], embedder)
+    before = load_index(idx)
+    # a bigger batch that takes a while to embed: distinct copies of the seed corpus
+    big = tmp_path / "big"
+    big.mkdir()
+    for k in range(4):
+        for f in SEED.glob("*.txt"):
+            (big / f"{k}_{f.name}").write_text(f"사본 {k}\n" + f.read_text(encoding="utf-8"), encoding="utf-8")
+    env = {**os.environ, "RAG_DATA_DIR": str(base_cfg.data_dir), "RAG_MODEL_CACHE_DIR": str(base_cfg.models_dir)}
+    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "--index", str(idx), "index", str(sample_copy), str(big)],
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
+    deadline = time.time() + 300
+    for line in proc.stderr:                          # wait until embedding is under way, then kill -9
+        if line.startswith("[embed]") or time.time() > deadline:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    after = load_index(idx)
+    assert [c.id for c in after.chunks] == [c.id for c in before.chunks]
+    assert (after.vectors == before.vectors).all()
+    # and the next run completes (no stale lock, stale temp generations cleaned)
+    rep = build(idx, [sample_copy], embedder)
+    assert rep.ok and not list(idx.glob(".tmp-gen-*"))
+
+
+@pytest.mark.skipif(not SEED.is_dir(), reason="seed corpus (../shared) absent")
+def test_search_batch_json(tmp_path, seed_index_dir, base_cfg):
+    batch = tmp_path / "q.jsonl"
+    batch.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in [
+        {"id": "a", "question": "스마트도시위원회 회의는 언제 열렸나"},
+        {"id": "b", "question": "AI 경쟁력 강화 특별위원회 구성결의안 제안자"}]), encoding="utf-8")
+    env = {**os.environ, "RAG_DATA_DIR": str(base_cfg.data_dir), "RAG_MODEL_CACHE_DIR": str(base_cfg.models_dir)}
+    out = subprocess.run([sys.executable, "-m", "rag.cli", "search", "--index", str(seed_index_dir), "--batch",
+                          str(batch), "--json", "-k", "3"], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["id"] for r in rows] == ["a", "b"]
+    for r in rows:
+        assert len(r["hits"]) == 3 and r["timings"]["retrieval_ms"] > 0
+        assert set(r["hits"][0]) >= {"source", "page", "chunk_id", "score", "text"}
+    assert rows[0]["hits"][0]["source"].endswith("004_0975bff835e253bc.txt")
+    assert rows[1]["hits"][0]["source"].endswith("000_b516fe88ddf24f4d.txt")
