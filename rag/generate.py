@@ -1,0 +1,184 @@
+"""The generator behind one small interface, two implementations.
+
+- `LlamaCppGenerator`: in-process llama-cpp-python (default). A llama.cpp context is not thread-safe, so every
+  request goes through one FIFO queue served by one worker thread: concurrent callers are served in order, none dropped.
+- `OpenAIGenerator`: any OpenAI-compatible server by URL (`python -m llama_cpp.server`, llama.cpp's server, vLLM).
+
+Both speak OpenAI chat messages and stream text pieces; a `threading.Event` cancels a stream.
+"""
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag.models import ModelProvisionError
+
+Messages = list[dict[str, str]]
+
+
+@dataclass
+class Stats:
+    """Filled while a stream runs: queue wait, time to first token, token counts."""
+    queue_wait_ms: float = 0.0
+    ttft_ms: float = 0.0
+    total_ms: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cancelled: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+class GeneratorError(RuntimeError):
+    pass
+
+
+_DONE = object()
+
+
+class LlamaCppGenerator:
+    name = "llama-cpp-python"
+
+    def __init__(self, model_path: Path, n_ctx: int = 4096, n_threads: int = 2, seed: int = 0):
+        from llama_cpp import Llama
+        self.model_path = Path(model_path)
+        try:
+            # chat_format=None: llama-cpp-python takes the chat template from the GGUF's own metadata
+            self.llm = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
+                             n_batch=512, seed=seed, verbose=False)
+        except (ValueError, RuntimeError, OSError) as e:
+            raise ModelProvisionError(
+                f"생성 모델을 불러올 수 없습니다 / cannot load the generator model {model_path}: {e}. "
+                f"파일이 손상되었거나 GGUF가 아닙니다 / the file is corrupt or not a GGUF.") from None
+        self.n_ctx = n_ctx
+        self._jobs: queue.Queue = queue.Queue()
+        self._worker = threading.Thread(target=self._serve, name="llama-worker", daemon=True)
+        self._worker.start()
+
+    @property
+    def chat_template(self) -> str | None:
+        return self.llm.metadata.get("tokenizer.chat_template")
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def _serve(self) -> None:
+        while True:
+            job = self._jobs.get()
+            messages, params, out, cancel, stats, enqueued = job
+            stats.queue_wait_ms = (time.perf_counter() - enqueued) * 1000
+            t0 = time.perf_counter()
+            try:
+                if cancel is not None and cancel.is_set():
+                    stats.cancelled = True
+                    continue
+                stream = self.llm.create_chat_completion(messages=messages, stream=True, **params)
+                first = True
+                n = 0
+                for part in stream:
+                    delta = part["choices"][0].get("delta", {}).get("content") or ""
+                    if delta:
+                        if first:
+                            stats.ttft_ms = (time.perf_counter() - t0) * 1000
+                            first = False
+                        n += 1
+                        out.put(delta)
+                    if cancel is not None and cancel.is_set():
+                        stats.cancelled = True
+                        break
+                stats.completion_tokens = n
+                stats.prompt_tokens = max(0, int(getattr(self.llm, "n_tokens", 0)) - n)
+            except Exception as e:        # noqa: BLE001 - handed to the caller, never swallowed
+                out.put(GeneratorError(f"생성 중 오류 / generation failed: {type(e).__name__}: {e}"))
+            finally:
+                stats.total_ms = (time.perf_counter() - t0) * 1000
+                out.put(_DONE)
+                self._jobs.task_done()
+
+    def stream(self, messages: Messages, *, max_tokens: int = 256, temperature: float = 0.0,
+               stop: list[str] | None = None, cancel: threading.Event | None = None,
+               stats: Stats | None = None) -> Iterator[str]:
+        stats = stats if stats is not None else Stats()
+        out: queue.Queue = queue.Queue()
+        params = {"max_tokens": max_tokens, "temperature": temperature, "stop": stop or [], "seed": 0}
+        self._jobs.put((messages, params, out, cancel, stats, time.perf_counter()))
+        while True:
+            item = out.get()
+            if item is _DONE:
+                return
+            if isinstance(item, Exception):
+                raise item
+            yield item
+
+    def raw_completion(self, messages: Messages, max_tokens: int = 256, temperature: float = 0.0) -> dict:
+        """The bare llama-cpp-python call (no queue), for the latency baseline in eval."""
+        return self.llm.create_chat_completion(messages=messages, max_tokens=max_tokens, temperature=temperature,
+                                               seed=0)
+
+
+class OpenAIGenerator:
+    name = "openai-compatible"
+
+    def __init__(self, base_url: str, model: str = "default", timeout: float = 600.0, api_key: str | None = None):
+        self.base_url = base_url.rstrip("/")
+        if not self.base_url.endswith("/v1"):
+            self.base_url += "/v1"
+        self.model = model
+        self.timeout = timeout
+        self.api_key = api_key
+
+    def count_tokens(self, text: str) -> int:
+        return max(1, int(len(text) / 1.5))          # Korean ≈ 1.5 characters per token (MODELS.md)
+
+    def stream(self, messages: Messages, *, max_tokens: int = 256, temperature: float = 0.0,
+               stop: list[str] | None = None, cancel: threading.Event | None = None,
+               stats: Stats | None = None) -> Iterator[str]:
+        import httpx
+        stats = stats if stats is not None else Stats()
+        body = {"model": self.model, "messages": messages, "max_tokens": max_tokens, "temperature": temperature,
+                "stream": True, "stream_options": {"include_usage": True}, "seed": 0}
+        if stop:
+            body["stop"] = stop
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        t0 = time.perf_counter()
+        n = 0
+        try:
+            with httpx.Client(timeout=self.timeout, trust_env=False) as client, \
+                    client.stream("POST", f"{self.base_url}/chat/completions", json=body, headers=headers) as r:
+                if r.status_code != 200:
+                    r.read()
+                    raise GeneratorError(f"생성 서버 오류 / generator server error {r.status_code}: {r.text[:200]}")
+                for line in r.iter_lines():
+                    if cancel is not None and cancel.is_set():
+                        stats.cancelled = True
+                        break
+                    if not line.startswith("data:"):
+                        continue
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        break
+                    part = json.loads(data)
+                    if part.get("usage"):
+                        stats.prompt_tokens = part["usage"].get("prompt_tokens", 0)
+                        stats.completion_tokens = part["usage"].get("completion_tokens", n)
+                    for choice in part.get("choices") or []:
+                        delta = (choice.get("delta") or {}).get("content") or ""
+                        if delta:
+                            if not n:
+                                stats.ttft_ms = (time.perf_counter() - t0) * 1000
+                            n += 1
+                            yield delta
+        except httpx.HTTPError as e:
+            raise GeneratorError(f"생성 서버에 연결할 수 없습니다 / cannot reach the generator server "
+                                 f"{self.base_url}: {type(e).__name__}") from None
+        finally:
+            stats.total_ms = (time.perf_counter() - t0) * 1000
+            stats.completion_tokens = stats.completion_tokens or n
+
+
+def complete(gen, messages: Messages, **kw) -> str:
+    return "".join(gen.stream(messages, **kw))
