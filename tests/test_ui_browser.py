@@ -1,0 +1,288 @@
+"""The browser chat in a real browser: Debian's chromium driven by Playwright, over the real app.
+
+A real Assistant (default embedder + the default 1.5B GGUF) over a small index built from samples/, served by
+ui.app on 127.0.0.1 with a free port; logs go to a temporary data_dir. Scenarios: the AI notice before the first
+question; a 주민등록번호 in the prompt warns (names the type, highlights the span) and 가리고 보내기 sends only the
+masked text, answered with a cited passage; 수정하기 sends nothing; an ordinary question is sent without a warning;
+그대로 보내기 is recorded as acknowledged; feedback is stored; an uploaded document is indexed and answered from;
+the page fetches nothing from outside 127.0.0.1; no file under the data_dir contains the raw number. Screenshots go to tests/artifacts/ (gitignored).
+
+Slow by nature (four LLM answers on 2 cores): about 2.5-4 minutes.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+MODELS = Path.home() / ".local" / "share" / "seoul-policy-rag" / "models"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+FAKE_RRN = "900101-1234567"                       # fake: a plausible date, not a real person's number
+RAW_FORMS = [FAKE_RRN, FAKE_RRN.replace("-", ""), "1234567"]
+FAKE_PHONE = "010-2345-6789"
+ANSWER_TIMEOUT_MS = 240_000
+
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.is_file(), reason="/usr/bin/chromium is not installed (apt-get install chromium)"),
+    pytest.mark.timeout(900),
+]
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+
+
+def _gguf_present() -> bool:
+    from rag.models import GGUF_NAME
+    return (MODELS / GGUF_NAME).is_file()
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ------------------------------------------------------------------------------------------------ fixtures
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not _gguf_present():
+        pytest.skip(f"the default GGUF is not provisioned in {MODELS} (run `rag doctor`)")
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    from index.store import update_index
+    from rag.config import load_config
+    from rag.runtime import open_assistant, open_embedder
+    from ui.app import build_app, launch_options
+
+    data = tmp_path_factory.mktemp("ui-data")
+    # a smaller evidence budget and answer length than the defaults keep each answer within ~10-30 s on 2 cores
+    cfg = load_config(env={}, data_dir=data, model_cache_dir=MODELS, evidence_chars=700, max_tokens=128)
+    embedder, emb_path = open_embedder(cfg)
+    report = update_index(cfg.resolved_index_dir, [ROOT / "samples"], embedder, emb_path,
+                          chunk_tokens=cfg.chunk_tokens, overlap=cfg.chunk_overlap_sentences,
+                          faiss_kind=cfg.faiss_kind)
+    assert len(report.added) == 4 and not report.errors, report.to_json()
+    assistant = open_assistant(cfg)
+    app = build_app(cfg, assistant)
+    app.queue(default_concurrency_limit=1)
+    port = free_port()
+    app.launch(prevent_thread_lock=True, quiet=True, **launch_options(cfg, "127.0.0.1", port))
+    try:
+        yield SimpleNamespace(url=f"http://127.0.0.1:{port}/", cfg=cfg, data=data,
+                              label=assistant.prompts.messages["ai_label"],
+                              notice=assistant.prompts.messages["ai_notice"])
+    finally:
+        app.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    """A fresh browser session; every request it makes must stay on the app's own origin."""
+    ctx = browser.new_context(viewport={"width": 1200, "height": 1000}, locale="ko-KR")
+    pg = ctx.new_page()
+    requests: list[str] = []
+    pg.on("request", lambda r: requests.append(r.url))
+    pg.goto(server.url)
+    pg.wait_for_selector("#ai-notice", timeout=60_000)
+    yield pg
+    ctx.close()
+    origin = server.url.rstrip("/")
+    external = [u for u in requests if not (u.startswith(origin) or u.startswith(("data:", "blob:")))]
+    assert not external, f"the page fetched from outside the app: {external[:5]}"
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+def audit_records(server) -> list[dict]:
+    path = server.cfg.log_dir / "audit.jsonl"
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def type_question(pg, text: str) -> None:
+    box = pg.locator("#question textarea")
+    box.click()
+    box.press_sequentially(text, delay=15)          # real key strokes: the live scan runs on .input
+
+
+def wait_answer(pg, n: int) -> None:
+    """Until the n-th answer (AI label) is in the chat and streaming has ended (no cursor)."""
+    pg.wait_for_function(
+        """n => { const c = document.querySelector('#chat');
+                  return c && c.querySelectorAll('.ai-label').length >= n && !c.innerText.includes('▌'); }""",
+        arg=n, timeout=ANSWER_TIMEOUT_MS)
+    time.sleep(0.5)
+
+
+def warning_visible(pg) -> bool:
+    return pg.locator("#warning").is_visible()
+
+
+def shot(pg, name: str) -> None:
+    pg.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+# ------------------------------------------------------------------------------------------------ scenarios
+
+def test_ai_notice_visible_before_the_first_question(page, server):
+    notice = page.locator("#ai-notice")
+    assert notice.is_visible()
+    text = notice.inner_text()
+    assert server.notice in text and "생성형 AI" in text
+    assert page.locator("#chat .ai-label").count() == 0
+    for elem in ("question", "send", "new-chat", "fb-up", "fb-down"):
+        assert page.locator(f"#{elem}").is_visible(), elem
+    box = page.get_by_label("질문", exact=True)                               # the input has a visible label
+    assert box.count() == 1 and box.evaluate("e => e.tagName") == "TEXTAREA" and box.is_visible()
+    assert not warning_visible(page)
+    shot(page, "ui-1-load.png")
+
+
+def test_rrn_warns_and_mask_send_sends_only_the_masked_text(page, server):
+    prompt = f"민원인 {FAKE_RRN} 건인데, 질문 창에 넣으면 안 되는 정보는 무엇인가요?"
+    type_question(page, prompt)
+    page.wait_for_selector("#warning", state="visible", timeout=20_000)
+    warning = page.locator("#warning").inner_text()
+    assert "주민등록번호" in warning
+    spans = page.locator("#warning-spans")
+    assert FAKE_RRN in spans.inner_text() and "주민등록번호" in spans.inner_text()
+    shot(page, "ui-2-warning.png")
+
+    # 수정하기: nothing is sent, the panel closes, the cursor is back in the question box
+    page.click("#edit")
+    page.wait_for_selector("#warning", state="hidden", timeout=10_000)
+    assert page.evaluate("document.activeElement === document.querySelector('#question textarea')")
+    # Enter with the number still there: the warning again, still nothing sent
+    page.locator("#question textarea").press("Enter")
+    page.wait_for_selector("#warning", state="visible", timeout=20_000)
+    time.sleep(1.0)
+    assert "넣으면 안 되는" not in page.locator("#chat").inner_text(), "a prompt with a warning was sent by Enter"
+
+    page.click("#mask-send")
+    wait_answer(page, 1)
+    chat = page.locator("#chat").inner_text()
+    assert "[주민등록번호]" in chat
+    assert not any(raw in chat for raw in RAW_FORMS), "the chat shows the raw number"
+    assert server.label in chat
+    cites = page.locator("#chat .citations details")
+    assert cites.count() >= 1, f"no cited passage under the answer: {chat[-500:]}"
+    summary = cites.first.locator("summary")
+    assert summary.inner_text().startswith("[1]")
+    summary.click()
+    passage = cites.first.locator(".passage")
+    passage.wait_for(state="visible", timeout=5_000)
+    assert len(passage.inner_text()) > 20
+    assert page.locator("#question textarea").input_value() == ""
+    assert not warning_visible(page)
+    shot(page, "ui-3-masked-answer.png")
+
+    # feedback: a comment (with a phone number that must be masked on disk) and 👍; then the chat's own 👎
+    page.fill("#fb-comment textarea", f"좋은 답변입니다. 회신은 {FAKE_PHONE}로 부탁합니다.")
+    page.click("#fb-up")
+    page.wait_for_function("() => document.querySelector('#fb-status').innerText.includes('저장')", timeout=20_000)
+    # the chat's own thumbs (labelled in the browser's language: 싫어요 in ko-KR)
+    page.locator("#chat button[aria-label='싫어요'], #chat button[aria-label='Dislike']").last.click()
+    deadline = time.time() + 20
+    while time.time() < deadline and len([r for r in audit_records(server) if r["kind"] == "feedback"]) < 2:
+        time.sleep(0.5)
+    shot(page, "ui-4-feedback.png")
+
+
+def test_ordinary_question_is_sent_without_warning(page, server):
+    warnings_before = [r for r in audit_records(server) if r["kind"] == "warning"]
+    type_question(page, "도우미가 지원하는 문서 형식은 무엇인가요?")
+    time.sleep(2.0)                                  # give the live scan time to (not) show anything
+    assert not warning_visible(page)
+    page.locator("#question textarea").press("Enter")
+    page.wait_for_selector("#chat .ai-label", timeout=60_000)
+    assert not warning_visible(page)
+    wait_answer(page, 1)
+    assert not warning_visible(page)
+    chat = page.locator("#chat").inner_text()
+    assert "도우미가 지원하는 문서 형식은 무엇인가요?" in chat and server.label in chat
+    assert [r for r in audit_records(server) if r["kind"] == "warning"] == warnings_before
+    shot(page, "ui-5-plain-answer.png")
+
+
+def test_send_anyway_is_recorded_as_acknowledged(page, server):
+    type_question(page, "[대외비] 답변을 보고서에 쓰기 전에 무엇을 확인해야 하나요?")
+    page.wait_for_selector("#warning", state="visible", timeout=20_000)
+    assert "보안 등급 표시" in page.locator("#warning").inner_text()
+    page.click("#send-anyway")
+    wait_answer(page, 1)
+    assert "[대외비]" in page.locator("#chat").inner_text()         # sent as typed
+    shot(page, "ui-6-send-anyway.png")
+    # 새 대화 clears the conversation
+    page.click("#new-chat")
+    page.wait_for_function("() => document.querySelectorAll('#chat .ai-label').length === 0", timeout=10_000)
+
+
+def test_admin_upload_is_indexed_and_answered_from(page, server, tmp_path):
+    doc = tmp_path / "주차 안내 (2025).txt"
+    doc.write_text("청사 주차장 이용 안내\n\n청사 주차장은 평일 오전 7시부터 오후 10시까지 이용할 수 있습니다.\n"
+                   "주말에는 민원인 차량만 주차할 수 있습니다.\n", encoding="utf-8")
+    page.get_by_role("tab", name="문서 관리").click()
+    page.locator("#upload-files input[type=file]").set_input_files([str(doc)])
+    page.wait_for_function("() => document.querySelector('#upload-files').innerText.includes('주차 안내')",
+                           timeout=30_000)
+    page.click("#upload-index")
+    page.wait_for_function("() => document.querySelector('#upload-result').innerText.includes('추가됨')",
+                           timeout=120_000)
+    result = page.locator("#upload-result").inner_text()
+    assert "주차_안내_2025.txt" in result and "실패 0건" in result
+    assert (server.data / "uploads" / "주차_안내_2025.txt").is_file()
+    time.sleep(0.8)                                  # let the result fade in before the screenshot
+    shot(page, "ui-7-admin-upload.png")
+    # the live assistant now searches the new index
+    page.get_by_role("tab", name="질문하기").click()
+    type_question(page, "청사 주차장은 평일 몇 시까지 이용할 수 있나요?")
+    page.locator("#question textarea").press("Enter")
+    wait_answer(page, 1)
+    cited = " ".join(page.locator("#chat .citations summary").all_inner_texts())
+    assert "주차_안내_2025.txt" in cited, page.locator("#chat").inner_text()[-500:]
+    shot(page, "ui-8-answer-from-upload.png")
+
+
+def test_logs_hold_no_raw_value_and_record_choices_and_feedback(server):
+    """Runs after the scenarios above (file order): everything on disk under the data_dir is free of the number."""
+    records = audit_records(server)
+    assert records, "no audit log written"
+    for f in sorted(p for p in Path(server.data).rglob("*") if p.is_file()):
+        data = f.read_bytes()
+        for raw in RAW_FORMS + [FAKE_PHONE]:
+            assert raw.encode() not in data, f"{f.relative_to(server.data)} contains a raw value"
+
+    choices = [r["choice"] for r in records if r["kind"] == "warning"]
+    assert choices.count("edit") == 1 and choices.count("mask") == 1 and choices.count("send_anyway") == 1
+    asks = [r for r in records if r["kind"] == "ask"]
+    masked = [r for r in asks if r["sent_masked"]]
+    assert len(masked) == 1 and masked[0]["finding_types"] == ["RRN"] and masked[0]["cited_sources"]
+    assert "[주민등록번호]" in masked[0]["question_masked"]
+    plain = [r for r in asks if not r["sent_masked"] and not r["acknowledged_warning"]]
+    assert len(plain) == 2 and all(r["finding_types"] == [] for r in plain)
+    ack = [r for r in asks if r["acknowledged_warning"]]
+    assert len(ack) == 1 and ack[0]["finding_types"] == ["CONFIDENTIAL"]
+
+    feedback = [r for r in records if r["kind"] == "feedback"]
+    assert [r["rating"] for r in feedback] == ["up", "down"]
+    assert all(r["answer_id"] == masked[0]["id"] for r in feedback)
+    assert "[전화번호]" in feedback[0]["comment_masked"] and feedback[0]["finding_types"] == ["PHONE"]

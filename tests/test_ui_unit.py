@@ -1,0 +1,155 @@
+"""Pure helpers of the browser chat (ui/app.py): texts, safe file names, uploads, citation HTML, warning spans."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("gradio")
+
+from rag import guard  # noqa: E402
+from rag.config import PROJECT_ROOT, load_config  # noqa: E402
+from rag.prompting import load_prompts  # noqa: E402
+from rag.records import Answer, Citation  # noqa: E402
+from ui import app as ui  # noqa: E402
+
+T = ui.load_texts()
+
+
+def test_texts_load_and_every_key_used_in_app_exists():
+    src = Path(ui.__file__).read_text(encoding="utf-8")
+    used = set(re.findall(r"""T\[["'](\w+)["']\]""", src)) | set(re.findall(r"""texts\[["'](\w+)["']\]""", src))
+    used |= {"upload_bad_type", "upload_too_big", "upload_unreadable"}
+    assert used, "no text keys found in ui/app.py"
+    missing = sorted(k for k in used if k not in T)
+    assert not missing, f"ui/texts.toml lacks {missing}"
+    assert all(isinstance(v, str) and v.strip() for v in T.values())
+
+
+def test_texts_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="UI 문구"):
+        ui.load_texts(tmp_path / "nope.toml")
+
+
+def test_no_korean_ui_strings_scattered_in_app_code():
+    """User-facing Korean lives in ui/texts.toml; app.py may only carry Korean in comments/docstrings."""
+    src = Path(ui.__file__).read_text(encoding="utf-8")
+    code_lines = [ln for ln in src.splitlines() if not ln.strip().startswith("#")]
+    body = "\n".join(code_lines)
+    body = re.sub(r'"""[\s\S]*?"""', "", body)
+    body = re.sub(r"#.*", "", body)
+    body = re.sub(r"\nMESSAGES = \{[\s\S]*?\n\}", "", body)        # the one allowed message table
+    hangul = re.findall(r"[\uac00-\ud7a3]+", body)
+    assert not hangul, f"Korean text in ui/app.py code: {sorted(set(hangul))[:10]}"
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("보고서.hwp", "보고서.hwp"),
+    ("../../etc/passwd", "passwd"),
+    ("C:\\Users\\kim\\문서\\2024 예산 (최종).PDF", "2024_예산_최종.pdf"),
+    ("..hidden.txt", "hidden.txt"),
+    (".bashrc", "bashrc"),
+    ("a/b/..", "문서"),
+    ("정책<script>.md", "정책_script.md"),
+    ("파일\u200b이름\x00.txt", "파일이름.txt"),
+    ("회의록 – 3차.docx", "회의록_3차.docx"),
+    ("no_suffix", "no_suffix"),
+])
+def test_safe_filename(name, expected):
+    assert ui.safe_filename(name) == expected
+
+
+def test_safe_filename_keeps_decomposed_hangul_composed_and_limits_length():
+    import unicodedata
+    assert ui.safe_filename(unicodedata.normalize("NFD", "예산서.txt")) == "예산서.txt"
+    long = ui.safe_filename("가" * 500 + ".hwpx")
+    assert long.endswith(".hwpx") and len(long) <= ui.SAFE_NAME_MAX
+
+
+def test_save_uploads_stays_inside_the_uploads_dir(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    good = src / "정책 안내.txt"
+    good.write_text("안내 문서", encoding="utf-8")
+    evil = src / "..%2f..%2fescape.md"
+    evil.write_text("x", encoding="utf-8")
+    exe = src / "setup.exe"
+    exe.write_bytes(b"MZ")
+    big = src / "big.pdf"
+    big.write_bytes(b"0" * 2048)
+    uploads = tmp_path / "data" / "uploads"
+    saved, rejected = ui.save_uploads([good, evil, exe, big, good], uploads, max_bytes=1024,
+                                      suffixes=[".txt", ".md", ".pdf"], texts=T)
+    names = [n for n, _ in saved]
+    assert names == ["정책_안내.txt", "2f_2fescape.md", "정책_안내-2.txt"]
+    assert all(p.parent == uploads.resolve() and p.is_file() for _, p in saved)
+    assert (uploads / "정책_안내.txt").read_text(encoding="utf-8") == "안내 문서"
+    reasons = dict(rejected)
+    assert "지원하지 않는" in reasons["setup.exe"] and "너무 큼" in reasons["big.pdf"]
+    assert sorted(p.name for p in uploads.iterdir()) == sorted(names)          # no temp files left
+    assert not any((tmp_path / "data").glob("*.md"))
+
+
+def test_citations_html_escapes_document_text():
+    cites = [Citation(1, "docs/a<b>.txt", 3, "<script>alert(1)</script>\n\n둘째 줄 & \"따옴표\"", "제2조 <절>"),
+             Citation(2, "samples/02.txt", None, "본문", "")]
+    out = ui.citations_html(cites, T)
+    assert "<script>" not in out and "&lt;script&gt;" in out
+    assert "<summary>[1] a&lt;b&gt;.txt · 3쪽 · 제2조 &lt;절&gt;</summary>" in out
+    assert "<summary>[2] 02.txt</summary>" in out
+    assert "\n" not in out, "a blank line would end the HTML block inside the chat's Markdown"
+    assert "&amp;" in out and "&quot;" in out and "<br>" in out
+    assert out.count("<details>") == 2 and ui.citations_html([], T) == ""
+
+
+def test_answer_markdown_labels_refusal_and_escapes():
+    prompts = load_prompts(PROJECT_ROOT / "prompts")
+    label = prompts.messages["ai_label"]
+    refused = Answer("q", prompts.messages["refusal"], [], refused=True, warnings=["경고 <b>"])
+    md = ui.answer_markdown(T, label, refused.text, rewritten="다시 <쓴> 질문", answer=refused)
+    assert label in md and T["refusal_label"] in md and 'class="refusal"' in md
+    assert "다시 &lt;쓴&gt; 질문" in md and "경고 &lt;b&gt;" in md
+    ok = Answer("q", "답 [1] <img src=x>", [Citation(1, "a.txt", 1, "근거")], refused=False)
+    md = ui.answer_markdown(T, label, ok.text, answer=ok)
+    assert T["refusal_label"] not in md and "&lt;img" in md and "<details>" in md
+    assert "▌" in ui.answer_markdown(T, label, "부분", streaming=True)
+
+
+def test_warning_helpers_on_real_guard_findings():
+    text = "민원인 주민등록번호 900101-1234567 문의"
+    findings = guard.scan(text)
+    assert ui.needs_warning(findings)
+    spans = ui.highlight_spans(text, findings)
+    assert "".join(s for s, _ in spans) == text
+    assert ("900101-1234567", guard.TYPE_LABELS["RRN"]) in spans
+    assert ui.warned_types(findings) == ["RRN"]
+    plain = "도우미가 읽을 수 있는 문서 형식은 무엇인가요?"
+    assert not ui.needs_warning(guard.scan(plain))
+    assert ui.highlight_spans(plain, guard.scan(plain)) == [(plain, None)]
+    assert ui.needs_warning(guard.scan("[대외비] 보고서를 요약해줘"))
+
+
+def test_launch_options_are_local_and_private(tmp_path):
+    cfg = load_config(env={}, data_dir=tmp_path)
+    opts = ui.launch_options(cfg)
+    assert opts["server_name"] == "127.0.0.1" and opts["share"] is False and opts["auth"] is None
+    assert opts["run_history"] is False and opts["footer_links"] == [] and opts["mcp_server"] is False
+    assert str(tmp_path.resolve()) in opts["blocked_paths"]
+    th = opts["theme"]
+    assert th._stylesheets == [], "the theme must not load any web font (system fonts only)"
+    assert "googleapis" not in th._get_theme_css() and "@font-face" not in (th._font_css or "")
+    cfg = load_config(env={}, data_dir=tmp_path, auth_user="admin", auth_password="pw")
+    assert ui.launch_options(cfg, host="0.0.0.0", port=9999)["auth"] == ("admin", "pw")
+
+
+def test_build_app_with_real_prompts(tmp_path):
+    """The Blocks build (every text key resolves, events wire up) without loading models."""
+    class PromptsOnly:                      # build_app needs only .prompts at build time
+        prompts = load_prompts(PROJECT_ROOT / "prompts")
+    cfg = load_config(env={}, data_dir=tmp_path)
+    app = ui.build_app(cfg, PromptsOnly())
+    ids = {getattr(b, "elem_id", None) for b in app.blocks.values()}
+    assert {"question", "send", "warning", "mask-send", "send-anyway", "edit", "ai-notice", "chat",
+            "new-chat", "fb-up", "fb-down", "fb-comment", "upload-files", "upload-index"} <= ids
+    assert app.analytics_enabled is False

@@ -1,0 +1,515 @@
+"""The browser chat: a thin Gradio layer over rag.answer.Assistant.
+
+    question ─► guard.scan (as the user types, and again on send)
+       ├─ nothing to warn about ──────────────────────────────► send
+       └─ warning panel: 수정하기 (nothing sent) │ 가리고 보내기 (guard.mask) │ 그대로 보내기 (acknowledged)
+    send ─► Assistant.stream(text, history) ─► chat (tokens, then label + answer + cited passages) ─► AuditLog
+
+Privacy: the model, the chat history and the logs see only masked text when the user chooses to mask; the audit log
+masks every free text itself (rag/audit.py) and stores finding types, never values. Nothing is fetched from the
+internet: analytics off, no share link, system fonts only.
+
+Every user-facing string is in ui/texts.toml.
+"""
+from __future__ import annotations
+
+import dataclasses
+import html
+import logging
+import os
+import re
+import shutil
+import tomllib
+import unicodedata
+from collections.abc import Iterable
+from pathlib import Path
+
+import gradio as gr
+
+from rag import guard
+from rag.answer import Turn, display_source
+from rag.audit import AuditLog
+from rag.config import Config
+from rag.records import Answer, Citation, Finding
+
+log = logging.getLogger(__name__)
+
+TEXTS_PATH = Path(__file__).with_name("texts.toml")
+ICONS = Path(__file__).with_name("icons")          # thumbs as SVG: an emoji font is not on every PC
+# the only Korean in this file: what is needed before (or without) ui/texts.toml
+MESSAGES = {
+    "texts_unreadable": "UI 문구 파일을 읽을 수 없습니다 / cannot read UI texts {path}: {error}",
+    "default_file_name": "문서",
+}
+WARN_ALWAYS = ("CONFIDENTIAL", "INJECTION")     # warned about even below the blocking severity
+SAFE_NAME_MAX = 120
+
+# system fonts only (Gradio's default theme would serve its own web fonts, which carry no Hangul anyway)
+FONT = ["Noto Sans CJK KR", "Noto Sans KR", "Malgun Gothic", "Apple SD Gothic Neo", "NanumGothic",
+        "ui-sans-serif", "system-ui", "sans-serif"]
+FONT_MONO = ["D2Coding", "ui-monospace", "Consolas", "monospace"]
+
+CSS = """
+#ai-notice { border-left: 4px solid #2563eb; background: #eff6ff; color: #1e3a8a; padding: 10px 14px;
+             border-radius: 6px; }
+#ai-notice p { margin: 2px 0; }
+#warning { border: 2px solid #b45309; background: #fffbeb; border-radius: 8px; padding: 8px; }
+#warning .warning-title { color: #92400e; font-weight: 700; }
+#chat .ai-label { display: inline-block; font-size: 0.8em; font-weight: 600; color: #1e40af; background: #dbeafe;
+                  border-radius: 4px; padding: 0 6px; margin-bottom: 4px; }
+#chat .refusal { display: inline-block; font-weight: 700; color: #7c2d12; background: #ffedd5;
+                 border: 1px solid #fdba74; border-radius: 4px; padding: 0 6px; margin: 2px 0 4px 0; }
+#chat .rewritten { font-size: 0.9em; color: #4b5563; font-style: italic; }
+#chat .answer-warnings { font-size: 0.9em; color: #92400e; }
+#chat .citations { margin-top: 6px; font-size: 0.92em; }
+#chat .citations details { border: 1px solid #d1d5db; border-radius: 6px; padding: 2px 8px; margin: 3px 0; }
+#chat .citations summary { cursor: pointer; font-weight: 600; }
+#chat .citations .passage { white-space: normal; color: #374151; padding: 4px 0; }
+#upload-result { color: var(--body-text-color); }
+#upload-result table { border-collapse: collapse; margin-top: 6px; }
+#upload-result th, #upload-result td { border: 1px solid #d1d5db; padding: 4px 10px; text-align: left; }
+"""
+
+PAGE_JS = "() => { document.documentElement.lang = 'ko'; }"       # screen readers read the page as Korean
+FOCUS_QUESTION_JS = "() => { const t = document.querySelector('#question textarea'); if (t) { t.focus(); } }"
+
+
+# ------------------------------------------------------------------------------------------------ texts
+
+def load_texts(path: Path = TEXTS_PATH) -> dict[str, str]:
+    """All user-facing UI strings (ui/texts.toml); a missing file is a clear error naming it."""
+    try:
+        with Path(path).open("rb") as fh:
+            return tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise ValueError(MESSAGES["texts_unreadable"].format(path=path, error=e)) from None
+
+
+# ------------------------------------------------------------------------------------------------ pure helpers
+
+def esc(text: str) -> str:
+    return html.escape(text or "", quote=True)
+
+
+def _one_line(text: str) -> str:
+    """Escaped, blank lines removed, newlines as <br>: keeps an HTML block intact inside the chat's Markdown."""
+    lines = [esc(line.strip()) for line in (text or "").splitlines() if line.strip()]
+    return "<br>".join(lines)
+
+
+def citation_summary(c: Citation, texts: dict) -> str:
+    parts = [f"[{c.n}] {display_source(c.source)}"]
+    if c.page:
+        parts.append(texts["page"].format(page=c.page))
+    if c.section:
+        parts.append(c.section)
+    return " · ".join(parts)
+
+
+def citations_html(citations: list[Citation], texts: dict) -> str:
+    """Numbered, expandable source passages; every text from documents is HTML-escaped; a single line."""
+    if not citations:
+        return ""
+    items = "".join(f"<details><summary>{esc(citation_summary(c, texts))}</summary>"
+                    f"<div class=\"passage\">{_one_line(c.text)}</div></details>" for c in citations)
+    return f"<div class=\"citations\"><strong>{esc(texts['citations_title'])}</strong>{items}</div>"
+
+
+def answer_markdown(texts: dict, ai_label: str, text: str, *, rewritten: str | None = None,
+                    answer: Answer | None = None, streaming: bool = False) -> str:
+    """The chat message of one answer: AI label, rewritten question, text (escaped), warnings, passages."""
+    parts = [f"<span class=\"ai-label\">{esc(ai_label)}</span>"]
+    if rewritten:
+        parts.append(f"<div class=\"rewritten\">{esc(texts['rewritten'].format(question=rewritten))}</div>")
+    if answer is not None and answer.refused:
+        parts.append(f"<div class=\"refusal\" role=\"status\">{esc(texts['refusal_label'])}</div>")
+    body = esc(text).strip()
+    parts.append((body or esc(texts["thinking"])) + (" ▌" if streaming else ""))
+    if answer is not None:
+        if answer.warnings:
+            items = "".join(f"<li>⚠ {esc(w)}</li>" for w in answer.warnings)
+            parts.append(f"<ul class=\"answer-warnings\">{items}</ul>")
+        if answer.citations:
+            parts.append(citations_html(answer.citations, texts))
+    return "\n\n".join(parts)
+
+
+def needs_warning(findings: list[Finding]) -> bool:
+    return guard.has_blocking(findings) or any(f.type in WARN_ALWAYS for f in findings)
+
+
+def warned_types(findings: list[Finding]) -> list[str]:
+    """Finding types worth a warning, in order of first appearance."""
+    return list(dict.fromkeys(f.type for f in findings if f.type in WARN_ALWAYS or f.severity != "low"))
+
+
+def highlight_spans(text: str, findings: list[Finding]) -> list[tuple[str, str | None]]:
+    """(segment, Korean label or None) pairs covering `text`, for gr.HighlightedText (shown in the browser only)."""
+    out: list[tuple[str, str | None]] = []
+    pos = 0
+    for f in sorted(findings, key=lambda f: f.start):
+        if f.start < pos or (f.type not in WARN_ALWAYS and f.severity == "low"):
+            continue
+        if f.start > pos:
+            out.append((text[pos:f.start], None))
+        out.append((text[f.start:f.end], guard.TYPE_LABELS.get(f.type, f.type)))
+        pos = f.end
+    if pos < len(text):
+        out.append((text[pos:], None))
+    return out
+
+
+_HANGUL = "\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3"
+_ODD = re.compile(rf"[^0-9A-Za-z{_HANGUL}._-]+")
+
+
+def safe_filename(name: str, default: str = MESSAGES["default_file_name"]) -> str:
+    """A file name safe to store: directories stripped (both / and \\), Hangul and ASCII letters, digits, '.', '_'
+    and '-' kept, anything else replaced by '_', no leading dot, a lower-case suffix, at most SAFE_NAME_MAX chars."""
+    base = unicodedata.normalize("NFC", str(name)).replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C")      # control / format characters
+    base = base.strip().lstrip(".")                                               # no hidden files
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    stem = re.sub(r"\.{2,}", "_", _ODD.sub("_", stem))
+    stem = re.sub(r"_+", "_", stem).strip("._- ")
+    suffix = _ODD.sub("", suffix).lower()[:10]
+    stem = (stem or default)[: SAFE_NAME_MAX - len(suffix) - 1]
+    return f"{stem}.{suffix}" if suffix else stem
+
+
+def save_uploads(files: Iterable[str | Path], uploads_dir: Path, max_bytes: int, suffixes: Iterable[str],
+                 texts: dict) -> tuple[list[tuple[str, Path]], list[tuple[str, str]]]:
+    """Copy uploaded files into `uploads_dir` under safe names (a new upload of the same name replaces the earlier
+    one, so a revised document is re-indexed as changed). Returns (saved [(name, path)], rejected [(name, reason)])."""
+    uploads_dir = Path(uploads_dir)
+    uploads_dir.mkdir(parents=True, exist_ok=True)
+    root = uploads_dir.resolve()
+    allowed = {s.lower() for s in suffixes}
+    saved: list[tuple[str, Path]] = []
+    rejected: list[tuple[str, str]] = []
+    used: set[str] = set()
+    for f in files:
+        src = Path(f)
+        name = safe_filename(src.name)
+        suffix = "." + name.rpartition(".")[2] if "." in name else ""
+        if suffix not in allowed:
+            rejected.append((name, texts["upload_bad_type"].format(suffix=suffix or "-")))
+            continue
+        try:
+            size = src.stat().st_size
+        except OSError:
+            rejected.append((name, texts["upload_unreadable"]))
+            continue
+        if size > max_bytes:
+            rejected.append((name, texts["upload_too_big"].format(size=size / 2**20, max_mb=max_bytes / 2**20)))
+            continue
+        stem, n = name[: len(name) - len(suffix)], 2
+        while name in used:                          # two files of one batch with the same safe name
+            name = f"{stem}-{n}{suffix}"
+            n += 1
+        used.add(name)
+        dest = (uploads_dir / name).resolve()
+        if dest.parent != root:                      # cannot happen with safe names; never write elsewhere
+            rejected.append((name, texts["upload_unreadable"]))
+            continue
+        tmp = dest.with_name(f".{dest.name}.part")
+        try:
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, dest)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            rejected.append((name, texts["upload_unreadable"]))
+            continue
+        saved.append((name, dest))
+    return saved, rejected
+
+
+def upload_result_html(texts: dict, rows: list[tuple[str, str, str]], summary: str) -> str:
+    head = "".join(f"<th scope=\"col\">{esc(texts[k])}</th>"
+                   for k in ("upload_col_file", "upload_col_result", "upload_col_reason"))
+    body = "".join(f"<tr><td>{esc(a)}</td><td>{esc(b)}</td><td>{esc(c)}</td></tr>" for a, b, c in rows)
+    return (f"<div role=\"status\"><p>{esc(summary)}</p>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
+
+
+# ------------------------------------------------------------------------------------------------ the app
+
+@dataclasses.dataclass
+class _Holder:
+    """The live assistant; replaced (not mutated) when the index is reloaded, so running answers finish on the old one."""
+    assistant: object
+
+
+def new_session() -> dict:
+    return {"history": [], "messages": [], "answer_ids": {}}
+
+
+def reload_index(cfg: Config, assistant, embedder, embedder_path):
+    """A new Assistant over the freshly written index (same generator, prompts and embedder)."""
+    from rag.retrieve import Retriever
+    from rag.runtime import open_index
+    index = open_index(cfg, embedder, embedder_path)
+    retriever = Retriever(index, embedder, cfg.fusion, cfg.fusion_weight_bm25, cfg.candidates)
+    return dataclasses.replace(assistant, retriever=retriever)
+
+
+def build_app(cfg: Config, assistant):
+    """The Gradio Blocks of the chat and the admin tab, over `assistant` (rag.answer.Assistant)."""
+    from index.loaders import SUPPORTED_SUFFIXES
+
+    T = load_texts()
+    prompts = assistant.prompts
+    ai_label = prompts.messages["ai_label"]
+    audit = AuditLog(cfg.log_dir / "audit.jsonl")
+    holder = _Holder(assistant)
+    uploads_dir = Path(cfg.data_dir) / "uploads"
+    suffixes = sorted(SUPPORTED_SUFFIXES)
+    max_upload = int(cfg.upload_max_mb * 2**20)
+
+    def session_id(request: gr.Request | None) -> str | None:
+        return getattr(request, "session_hash", None)
+
+    # --------------------------------------------------------------------------- warning panel
+    def warning_view(text: str, findings: list[Finding]):
+        labels = ", ".join(guard.TYPE_LABELS.get(t, t) for t in warned_types(findings))
+        body = (f"<div role=\"alert\"><p class=\"warning-title\">{esc(T['warning_title'])}</p>"
+                f"<p>{esc(T['warning_found'].format(types=labels))}</p><p>{esc(T['warning_help'])}</p></div>")
+        return gr.Column(visible=True), body, highlight_spans(text, findings)
+
+    def hidden_warning():
+        return gr.Column(visible=False), "", []
+
+    def live_scan(text: str):
+        findings = guard.scan(text or "")
+        return warning_view(text, findings) if needs_warning(findings) else hidden_warning()
+
+    def check(text: str):
+        """On Enter / 보내기: send directly when there is nothing to warn about, else show the panel."""
+        text = (text or "").strip()
+        if not text:
+            return (*hidden_warning(), None, gr.skip())
+        findings = guard.scan(text)
+        if needs_warning(findings):
+            return (*warning_view(text, findings), None, gr.skip())
+        outgoing = {"text": text, "shown": text, "findings": findings, "masked": False, "ack": False}
+        return (*hidden_warning(), outgoing, "")
+
+    def choose(choice: str):
+        def fn(text: str, request: gr.Request):
+            text = (text or "").strip()
+            findings = guard.scan(text)
+            types = [f.type for f in findings]
+            if types:
+                audit.record_warning(types, choice, session=session_id(request))
+            if choice == "edit" or not text:
+                return (*hidden_warning(), None, gr.skip())
+            if choice == "mask":
+                sent = guard.mask(text, findings)
+                outgoing = {"text": sent, "shown": sent, "findings": findings, "masked": sent != text, "ack": False}
+            else:
+                outgoing = {"text": text, "shown": text, "findings": findings, "masked": False, "ack": bool(types)}
+            return (*hidden_warning(), outgoing, "")
+        return fn
+
+    # --------------------------------------------------------------------------- answering
+    def respond(outgoing: dict | None, sess: dict, request: gr.Request):
+        if not outgoing:
+            yield gr.skip(), gr.skip(), None
+            return
+        asst = holder.assistant
+        sent = outgoing["text"]
+        messages = sess["messages"]
+        messages.append({"role": "user", "content": esc(outgoing["shown"])})
+        messages.append({"role": "assistant", "content": answer_markdown(T, ai_label, "", streaming=True)})
+        idx = len(messages) - 1
+        yield messages, sess, None
+        rewritten, pieces, answer = None, [], None
+        try:
+            for ev in asst.stream(sent, list(sess["history"])):
+                if ev.kind == "rewritten":
+                    rewritten = ev.data
+                elif ev.kind == "token":
+                    pieces.append(ev.data)
+                elif ev.kind == "done":
+                    answer = ev.data
+                    continue
+                else:
+                    continue
+                messages[idx]["content"] = answer_markdown(T, ai_label, "".join(pieces), rewritten=rewritten,
+                                                           streaming=True)
+                yield messages, sess, None
+        except Exception as e:                        # the type only: messages may quote the question
+            log.error("answer failed: %s", type(e).__name__)
+        if answer is None:
+            messages[idx]["content"] = answer_markdown(T, ai_label, T["error_answer"])
+            yield messages, sess, None
+            return
+        messages[idx]["content"] = answer_markdown(T, ai_label, answer.text, rewritten=answer.rewritten_question,
+                                                   answer=answer)
+        rid = audit.record_answer(sent, outgoing["findings"], answer, masked=outgoing["masked"],
+                                  acknowledged=outgoing["ack"], session=session_id(request))
+        sess["answer_ids"][str(idx)] = rid
+        sess["history"].append(Turn(question=guard.mask(sent), answer=answer.text))
+        yield messages, sess, None
+
+    # --------------------------------------------------------------------------- feedback
+    def feedback_last(rating: str):
+        def fn(sess: dict, comment: str, request: gr.Request):
+            ids = sess["answer_ids"]
+            if not ids:
+                return T["feedback_no_answer"], gr.skip()
+            last = ids[max(ids, key=int)]
+            audit.record_feedback(last, rating, comment or "", session=session_id(request))
+            return T["feedback_saved"], ""
+        return fn
+
+    def feedback_like(sess: dict, comment: str, data: gr.LikeData, request: gr.Request):
+        index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+        rid = sess["answer_ids"].get(str(index))
+        if rid is None:
+            return gr.skip(), gr.skip()
+        rating = "up" if data.liked is True else "down" if data.liked is False else str(data.liked)
+        audit.record_feedback(rid, rating, comment or "", session=session_id(request))
+        return T["feedback_saved"], ""
+
+    def new_chat():
+        return [], new_session(), None, "", "", *hidden_warning()
+
+    # --------------------------------------------------------------------------- admin: upload and re-index
+    def upload_and_index(files, progress=gr.Progress()):
+        from index.store import IndexError_, update_index
+        from rag.models import embedder_path
+        if not files:
+            return upload_result_html(T, [], T["upload_none"])
+        paths = [getattr(f, "name", f) for f in files]
+        progress(0, desc=T["stage_copy"])
+        saved, rejected = save_uploads(paths, uploads_dir, max_upload, suffixes, T)
+        rows = [(name, T["upload_error"], reason) for name, reason in rejected]
+        if not saved:
+            return upload_result_html(T, rows, T["upload_summary"].format(
+                added=0, changed=0, unchanged=0, errors=len(rows), chunks="-"))
+        stage_names = {"files": T["stage_files"], "embed": T["stage_embed"]}
+
+        def on_progress(stage: str, done: int, total: int, eta: float) -> None:
+            progress((done, total) if total else 0, desc=stage_names.get(stage, stage))
+
+        asst = holder.assistant
+        embedder = asst.retriever.embedder
+        try:
+            emb_path = embedder_path(cfg)
+            report = update_index(cfg.resolved_index_dir, [p for _, p in saved], embedder, emb_path,
+                                  chunk_tokens=cfg.chunk_tokens, overlap=cfg.chunk_overlap_sentences,
+                                  faiss_kind=cfg.faiss_kind, max_bytes=min(max_upload, int(cfg.max_file_mb * 2**20)),
+                                  batch_size=cfg.embed_batch_size, progress=on_progress)
+        except IndexError_ as e:
+            busy = "lock" in str(e)
+            reason = T["upload_busy"] if busy else T["upload_failed"].format(reason=str(e).split("\n")[0])
+            return upload_result_html(T, rows, reason)
+        progress(1.0, desc=T["stage_reload"])
+        if report.added or report.changed or report.removed:
+            holder.assistant = reload_index(cfg, asst, embedder, emb_path)
+        name_of = {str(p): name for name, p in saved}
+        rows = ([(name_of.get(s, Path(s).name), T["upload_added"], "") for s in report.added]
+                + [(name_of.get(s, Path(s).name), T["upload_changed"], "") for s in report.changed]
+                + [(name_of.get(s, Path(s).name), T["upload_unchanged"], "") for s in report.unchanged]
+                + [(name_of.get(e.source, Path(e.source).name), T["upload_error"], e.reason) for e in report.errors]
+                + rows)
+        summary = T["upload_summary"].format(added=len(report.added), changed=len(report.changed),
+                                             unchanged=len(report.unchanged),
+                                             errors=len(report.errors) + len(rejected), chunks=report.chunks_total)
+        return upload_result_html(T, rows, summary)
+
+    # --------------------------------------------------------------------------- layout
+    notice = (f"<div role=\"note\"><p><strong>{esc(T['notice_title'])}</strong></p>"
+              f"<p>{esc(prompts.messages['ai_notice'])}</p><p>{esc(T['notice_extra'])}</p></div>")
+    # uploaded files in Gradio's cache are deleted after an hour (they are copied into data_dir/uploads)
+    with gr.Blocks(title=T["title"], analytics_enabled=False, delete_cache=(3600, 3600)) as app:
+        sess = gr.State(new_session())
+        outgoing = gr.State(None)
+        gr.Markdown(f"# {esc(T['title'])}\n{esc(T['subtitle'])}", elem_id="title")
+        with gr.Tabs():
+            with gr.Tab(T["tab_chat"], elem_id="tab-chat"):
+                gr.HTML(notice, elem_id="ai-notice", padding=True)
+                chat = gr.Chatbot(label=T["chat_label"], elem_id="chat", height=480, buttons=["copy"],
+                                  placeholder=esc(T["chat_placeholder"]), sanitize_html=True, render_markdown=True,
+                                  latex_delimiters=[], feedback_options=("Like", "Dislike"),
+                                  group_consecutive_messages=False)
+                with gr.Column(visible=False, elem_id="warning") as warning:
+                    warning_text = gr.HTML(elem_id="warning-text")
+                    warning_spans = gr.HighlightedText(label=T["warning_spans_label"], elem_id="warning-spans",
+                                                       show_legend=False, combine_adjacent=False,
+                                                       interactive=False)
+                    with gr.Row():
+                        edit_btn = gr.Button(T["edit"], elem_id="edit", variant="secondary")
+                        mask_btn = gr.Button(T["mask_send"], elem_id="mask-send", variant="primary")
+                        anyway_btn = gr.Button(T["send_anyway"], elem_id="send-anyway", variant="stop")
+                with gr.Row(equal_height=True):
+                    question = gr.Textbox(label=T["question_label"], placeholder=T["question_placeholder"],
+                                          elem_id="question", lines=1, max_lines=8, scale=8, autofocus=True)
+                    send_btn = gr.Button(T["send"], elem_id="send", variant="primary", scale=1, min_width=100)
+                    new_btn = gr.Button(T["new_chat"], elem_id="new-chat", scale=1, min_width=100)
+                with gr.Row(elem_id="feedback"):
+                    fb_comment = gr.Textbox(label=T["feedback_comment_label"], elem_id="fb-comment",
+                                            placeholder=T["feedback_comment_placeholder"], scale=6)
+                    with gr.Column(scale=1, min_width=140):
+                        fb_up = gr.Button(T["feedback_up"], elem_id="fb-up", size="md", icon=ICONS / "thumb-up.svg")
+                        fb_down = gr.Button(T["feedback_down"], elem_id="fb-down", size="md",
+                                            icon=ICONS / "thumb-down.svg")
+                fb_status = gr.Markdown(elem_id="fb-status")
+            with gr.Tab(T["tab_admin"], elem_id="tab-admin"):
+                gr.Markdown(esc(T["admin_intro"]))
+                files = gr.File(label=T["upload_label"], file_count="multiple", file_types=suffixes,
+                                elem_id="upload-files")
+                gr.Markdown(esc(T["upload_help"].format(types=", ".join(s.lstrip(".").upper() for s in suffixes),
+                                                        max_mb=f"{cfg.upload_max_mb:g}")))
+                index_btn = gr.Button(T["upload_button"], elem_id="upload-index", variant="primary")
+                upload_result = gr.HTML(elem_id="upload-result")
+
+        panel = [warning, warning_text, warning_spans]
+        private = {"api_visibility": "private"}
+        question.input(live_scan, question, panel, trigger_mode="always_last", show_progress="hidden",
+                       **private)
+        answer_out = [chat, sess, outgoing]
+        to_panel = [*panel, outgoing, question]
+        answering = []                               # the streaming events, cancelled by 새 대화
+        for trigger, fn in ((question.submit, check), (send_btn.click, check), (mask_btn.click, choose("mask")),
+                            (anyway_btn.click, choose("send_anyway"))):
+            answering.append(trigger(fn, question, to_panel, show_progress="hidden", **private).then(
+                respond, [outgoing, sess], answer_out, **private))
+        edit_btn.click(choose("edit"), question, to_panel, show_progress="hidden", **private).then(
+            None, js=FOCUS_QUESTION_JS, **private)
+        fb_up.click(feedback_last("up"), [sess, fb_comment], [fb_status, fb_comment], **private)
+        fb_down.click(feedback_last("down"), [sess, fb_comment], [fb_status, fb_comment], **private)
+        chat.like(feedback_like, [sess, fb_comment], [fb_status, fb_comment], **private)
+        reset_out = [chat, sess, outgoing, question, fb_status, *panel]
+        new_btn.click(new_chat, None, reset_out, cancels=answering, **private).then(
+            None, js=FOCUS_QUESTION_JS, **private)
+        chat.clear(new_chat, None, reset_out, cancels=answering, **private)      # the chat's own trash icon
+        index_btn.click(upload_and_index, files, upload_result, **private)
+    return app
+
+
+def theme():
+    return gr.themes.Default(font=FONT, font_mono=FONT_MONO)
+
+
+def launch_options(cfg: Config, host: str | None = None, port: int | None = None) -> dict:
+    """Everything passed to Blocks.launch: local only, no share link, no telemetry, nothing from the internet."""
+    auth = (cfg.auth_user, cfg.auth_password) if cfg.auth_user and cfg.auth_password else None
+    return dict(server_name=host or cfg.host, server_port=port or cfg.port, share=False, auth=auth,
+                max_file_size=int(cfg.upload_max_mb * 2**20), footer_links=[], run_history=False, pwa=False,
+                mcp_server=False, ssr_mode=False, show_error=False, inbrowser=False, enable_monitoring=False,
+                blocked_paths=[str(Path(cfg.data_dir).resolve())], theme=theme(), css=CSS, js=PAGE_JS)
+
+
+def serve(cfg: Config, host: str | None = None, port: int | None = None) -> int:
+    """Start the browser chat (blocks until interrupted). Binds cfg.host (127.0.0.1) by default."""
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    from rag.runtime import open_assistant
+    assistant = open_assistant(cfg)
+    app = build_app(cfg, assistant)
+    app.queue(default_concurrency_limit=1)
+    app.launch(**launch_options(cfg, host, port))
+    return 0
