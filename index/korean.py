@@ -60,3 +60,10 @@ def split_sentences(text: str) -> list[Sentence]:
         out.append(Sentence(text=s.text.strip(), start=s.start, end=s.end,
                             terms=[t for t in (_term(k.form, k.tag) for k in toks) if t], n_tokens=len(toks)))
     return [s for s in out if s.text]
+
+
+def nouns(text: str) -> list[str]:
+    """Content nouns, foreign words and numbers in order (used to carry a topic into a follow-up question)."""
+    with _lock:
+        tokens = get_kiwi().tokenize(text)
+    return [t.form for t in tokens if t.tag in ("NNG", "NNP", "SL", "SN", "NR")]

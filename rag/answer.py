@@ -90,6 +90,16 @@ def attribute(text: str, passages: list[Passage], min_share: float = 0.5) -> Pas
     return best if len(terms & set(korean.terms(best.text))) / len(terms) >= min_share else None
 
 
+def support(answer: str, question: str, passages: list[Passage]) -> float:
+    """Share of the answer's new content (morphemes and numbers not already in the question) found in the evidence.
+    A small model that invents an address or an amount writes morphemes the evidence does not contain."""
+    new = set(korean.terms(_MARKER.sub("", answer))) - set(korean.terms(question))
+    if not new:
+        return 1.0
+    ev = set(korean.terms(" ".join(p.text for p in passages)))
+    return len(new & ev) / len(new)
+
+
 def is_refusal(text: str, prompts: Prompts) -> bool:
     t = re.sub(r"\s+", " ", text)
     return any(v in t for v in [prompts.messages["refusal"].rstrip(".")] + list(prompts.messages["refusal_variants"]))
@@ -110,7 +120,7 @@ def valid_rewrite(out: str, question: str, history: list[Turn]) -> bool:
 
 def carry_over(question: str, history: list[Turn]) -> str:
     """Fallback without the LLM: the previous question's nouns in front of the follow-up."""
-    prev = [t for t in korean.terms(history[-1].question) if t not in question] if history else []
+    prev = [t for t in korean.nouns(history[-1].question) if t not in question] if history else []
     return (" ".join(dict.fromkeys(prev)) + " " + question).strip()
 
 
@@ -196,6 +206,9 @@ class Assistant:
                 yield Event("token", piece)
             raw = "".join(pieces).strip()
             refused = is_refusal(raw, self.prompts) or not raw
+            if not refused and support(raw, query, ev.passages) < self.cfg.min_support:
+                refused = True
+                warnings.append(self.prompts.msg("warn_unsupported"))
             if refused:
                 text, cites = self.prompts.messages["refusal"], []
             else:

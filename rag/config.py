@@ -51,6 +51,8 @@ class Config:
     # refuse without calling the LLM when no question morpheme is covered AND the dense match is weak
     min_evidence_coverage: float = 0.2
     min_dense_score: float = 0.86          # calibrated on eval/datasets/seoul_qa.jsonl + off-topic probes
+    # an answer whose new content (morphemes not in the question) is mostly absent from the evidence is withheld
+    min_support: float = 0.5
     prompts_dir: Path = PROJECT_ROOT / "prompts"
     # UI / server
     host: str = "127.0.0.1"
