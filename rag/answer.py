@@ -100,6 +100,24 @@ def support(answer: str, question: str, passages: list[Passage]) -> float:
     return len(new & ev) / len(new)
 
 
+_DATE = re.compile(r"(\d{4})\s*(?:년|\.)\s*(\d{1,2})\s*(?:월|\.)\s*(\d{1,2})\s*(?:일|\.)?")
+_NUM_UNIT = re.compile(r"\d[\d,]*(?:\.\d+)?\s*(?:[가-힣%]|km|㎢)?")
+
+
+def _canon_numbers(text: str) -> str:
+    text = _DATE.sub(lambda m: f"{int(m[1])}-{int(m[2])}-{int(m[3])}", text)
+    return re.sub(r"\s+", "", text).replace(",", "")
+
+
+def unsupported_numbers(answer: str, passages: list[Passage]) -> list[str]:
+    """Numbers (with their unit syllable, dates canonicalized) in the answer that the evidence does not contain:
+    the typical invention of a small model asked for an amount, a date or a count that is not there."""
+    ans = _canon_numbers(_MARKER.sub("", answer))
+    ev = _canon_numbers(" ".join(p.text for p in passages))
+    found = re.findall(r"\d{4}-\d{1,2}-\d{1,2}|" + _NUM_UNIT.pattern, ans)
+    return [x for x in found if x not in ev]
+
+
 def is_refusal(text: str, prompts: Prompts) -> bool:
     t = re.sub(r"\s+", " ", text)
     return any(v in t for v in [prompts.messages["refusal"].rstrip(".")] + list(prompts.messages["refusal_variants"]))
@@ -206,7 +224,8 @@ class Assistant:
                 yield Event("token", piece)
             raw = "".join(pieces).strip()
             refused = is_refusal(raw, self.prompts) or not raw
-            if not refused and support(raw, query, ev.passages) < self.cfg.min_support:
+            if not refused and (support(raw, query, ev.passages) < self.cfg.min_support
+                                or unsupported_numbers(raw, ev.passages)):
                 refused = True
                 warnings.append(self.prompts.msg("warn_unsupported"))
             if refused:

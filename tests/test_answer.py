@@ -46,6 +46,17 @@ def test_refusal_phrase_is_detected():
     assert not is_refusal("회의는 3월 26일에 열렸습니다[1].", PROMPTS)
 
 
+def test_numbers_missing_from_the_evidence_are_caught():
+    from rag.answer import support, unsupported_numbers
+    ev = [Passage(1, "a.txt", None, "", "운영위원회 2025. 4. 30. 상정·의결. 재적 13명. Woven City 100억 달러.")]
+    assert unsupported_numbers("2025년 4월 30일에 의결했습니다[1].", ev) == []
+    assert unsupported_numbers("재적의원은 13명입니다[1].", ev) == []
+    assert unsupported_numbers("월 임대료는 약 100만원입니다[1].", ev) == ["100만"]
+    assert unsupported_numbers("회의는 2024. 4. 10.에 열립니다.", ev) == ["2024-4-10"]
+    assert support("재적의원은 13명입니다", "재적의원은 몇 명?", ev) == 1.0
+    assert support("서울시청 본관 8층 다목적홀에서 발간했습니다", "누가 발간했어?", ev) < 0.5
+
+
 def test_attribution_needs_real_overlap():
     assert attribute("사업은 디지털정책과가 맡습니다", passages()).n == 2
     assert attribute("예산은 100억원입니다", passages()) is None
