@@ -509,6 +509,7 @@ def serve(cfg: Config, host: str | None = None, port: int | None = None) -> int:
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     from rag.runtime import open_assistant
     assistant = open_assistant(cfg)
+    assistant.warm_up()                      # the first user does not pay for loading or the system prompt prefill
     app = build_app(cfg, assistant)
     app.queue(default_concurrency_limit=1)
     app.launch(**launch_options(cfg, host, port))
