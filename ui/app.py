@@ -469,6 +469,18 @@ def build_app(cfg: Config, assistant):
 
         panel = [warning, warning_text, warning_spans]
         private = {"api_visibility": "private"}
+
+        def api_ask(question: str) -> dict:
+            """JSON API (`/gradio_api/call/ask`) for programs and load runs. Nobody sees a warning here, so personal
+            data is always masked before it is sent; the audit log records the finding types as for the chat."""
+            from rag.cli import answer_json
+            findings = guard.scan(question or "")
+            sent = guard.mask(question, findings) if guard.has_blocking(findings) else question
+            answer = holder.assistant.ask(sent)
+            rid = audit.record_answer(question, findings, answer, masked=sent != question, channel="api")
+            return answer_json(answer, rid)
+
+        gr.api(api_ask, api_name="ask", concurrency_limit=None)
         question.input(live_scan, question, panel, trigger_mode="always_last", show_progress="hidden",
                        **private)
         answer_out = [chat, sess, outgoing]
