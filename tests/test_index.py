@@ -146,3 +146,20 @@ def test_search_batch_json(tmp_path, seed_index_dir, base_cfg):
         assert set(r["hits"][0]) >= {"source", "page", "chunk_id", "score", "text"}
     assert rows[0]["hits"][0]["source"].endswith("004_0975bff835e253bc.txt")
     assert rows[1]["hits"][0]["source"].endswith("000_b516fe88ddf24f4d.txt")
+
+
+def test_approximate_faiss_index_is_selectable_and_finds_the_same_neighbours():
+    import numpy as np
+
+    from index.store import build_faiss
+    rng = np.random.default_rng(0)
+    vecs = rng.normal(size=(5000, 64)).astype("float32")
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    queries = vecs[:50] + 0.05 * rng.normal(size=(50, 64)).astype("float32")
+    exact, approx = build_faiss(vecs, "flat"), build_faiss(vecs, "hnsw")
+    _, e = exact.search(queries, 1)
+    _, a = approx.search(queries, 1)
+    assert (e[:, 0] == np.arange(50)).all()
+    assert (a[:, 0] == e[:, 0]).mean() >= 0.95
+    with pytest.raises(ValueError):
+        build_faiss(vecs, "ivf-nonsense")
