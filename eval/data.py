@@ -1,0 +1,142 @@
+"""Datasets (JSON lines) and the indexes they are evaluated against.
+
+Retrieval and answers: {"id", "question", "answers": [str], "sources": [paths relative to the corpus],
+"answerable": bool} (+ optional "followup_of": id, "pages": [{"source", "page"}], "evidence").
+Guard: {"id", "text", "expect": [types]}.
+
+Shortcut names: `korquad` (built from ../shared/bench by eval/korquad.py, with its own corpus), `seoul_qa` and `guard`
+(files in eval/datasets/; seoul_qa's default corpus is ../shared/corpus/seoul-ai-policy).
+
+`--corpus DIR` indexes the directory on the fly into a cache directory keyed by the corpus path and every index
+setting (embedder id, tokenizer, chunking, FAISS kind); update_index is incremental, so a second run costs only hashing.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag.config import PROJECT_ROOT, Config
+
+DATASETS_DIR = PROJECT_ROOT / "eval" / "datasets"
+REPORTS_DIR = PROJECT_ROOT / "eval" / "reports"
+SHARED = PROJECT_ROOT.parent / "shared"
+SEOUL_CORPUS = SHARED / "corpus" / "seoul-ai-policy"
+
+NEED = {"retrieval": ("id", "question"), "answers": ("id", "question"), "guard": ("id", "text", "expect")}
+
+
+@dataclass
+class Dataset:
+    name: str
+    path: Path
+    items: list[dict]
+    sha256: str
+    corpus: Path | None = None           # default corpus for this dataset (shortcuts only)
+    credit: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def eval_home(cfg: Config) -> Path:
+    """Runs, prepared benchmarks and cached indexes: outside the repository (they hold third-party text)."""
+    return cfg.data_dir / "eval"
+
+
+def _sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_jsonl(path: Path, need: tuple[str, ...]) -> list[dict]:
+    """Rows of a JSON-lines file; a broken line or a missing field is a ValueError naming file and line."""
+    rows, ids = [], set()
+    for i, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}:{i}: JSON 형식 오류 / invalid JSON ({e.msg})") from None
+        missing = [k for k in need if k not in row]
+        if missing:
+            raise ValueError(f"{path}:{i}: 필드 누락 / missing field(s): {', '.join(missing)}")
+        if row["id"] in ids:
+            raise ValueError(f"{path}:{i}: 중복된 id / duplicate id {row['id']!r}")
+        ids.add(row["id"])
+        rows.append(row)
+    return rows
+
+
+def check_qa(rows: list[dict], path: Path) -> None:
+    ids = {r["id"] for r in rows}
+    for r in rows:
+        for key in ("answers", "sources"):
+            if key in r and not (isinstance(r[key], list) and all(isinstance(x, str) for x in r[key])):
+                raise ValueError(f"{path}: {r['id']}: '{key}'는 문자열 목록이어야 합니다 / must be a list of strings")
+        ref = r.get("followup_of")
+        if ref is not None and ref not in ids:
+            raise ValueError(f"{path}: {r['id']}: followup_of {ref!r} 항목이 없습니다 / refers to a missing id")
+
+
+def resolve_dataset(spec: str, kind: str, cfg: Config) -> Dataset:
+    """A dataset by path or shortcut name (korquad, seoul_qa, guard)."""
+    from eval import korquad
+    credit = None
+    corpus = None
+    if spec == korquad.NAME:
+        if kind == "guard":
+            raise ValueError("korquad는 guard 데이터셋이 아닙니다 / korquad is not a guard dataset")
+        path, corpus = korquad.prepare_korquad(korquad.default_path(PROJECT_ROOT), eval_home(cfg) / "korquad-v1")
+        credit = korquad.CREDIT
+    elif not spec.endswith(".jsonl") and (DATASETS_DIR / f"{spec}.jsonl").is_file():
+        path = DATASETS_DIR / f"{spec}.jsonl"
+    else:
+        path = Path(spec)
+    if not path.is_file():
+        raise ValueError(f"데이터셋을 찾을 수 없습니다 / dataset not found: {spec}")
+    if path.resolve() == (DATASETS_DIR / "seoul_qa.jsonl").resolve() and SEOUL_CORPUS.is_dir():
+        corpus = SEOUL_CORPUS
+    data = path.read_bytes()
+    rows = read_jsonl(path, NEED[kind])
+    if kind != "guard":
+        check_qa(rows, path)
+    name = korquad.NAME if spec == korquad.NAME else re.sub(r"\.jsonl$", "", path.name)
+    return Dataset(name, path, rows, _sha256_bytes(data), corpus, credit)
+
+
+# ------------------------------------------------------------------------------------------------ indexes
+
+def corpus_key(corpus: Path, expected: dict) -> str:
+    blob = json.dumps({"corpus": str(Path(corpus).resolve()), "settings": expected}, sort_keys=True,
+                      ensure_ascii=False)
+    return _sha256_bytes(blob.encode())[:12]
+
+
+def corpus_index_dir(cfg: Config, corpus: Path, expected: dict) -> Path:
+    name = re.sub(r"[^\w.-]+", "_", Path(corpus).resolve().name)
+    return eval_home(cfg) / "indexes" / f"{name}-{corpus_key(corpus, expected)}"
+
+
+def open_eval_index(cfg: Config, corpus: Path | None, progress=None):
+    """(index, embedder, embedder path, index dir, update report or None). With `corpus`, the directory is
+    (incrementally) indexed into its cache dir first; without, cfg's index is used as it is."""
+    from index.embed import describe
+    from index.store import expected_settings, load_index, update_index
+    from rag.runtime import open_embedder
+    embedder, emb_path = open_embedder(cfg)
+    expected = expected_settings(describe(embedder, emb_path), cfg.chunk_tokens, cfg.chunk_overlap_sentences,
+                                 cfg.faiss_kind)
+    report = None
+    if corpus is not None:
+        corpus = Path(corpus)
+        if not corpus.is_dir():
+            raise ValueError(f"코퍼스 폴더가 없습니다 / corpus directory not found: {corpus}")
+        index_dir = corpus_index_dir(cfg, corpus, expected)
+        report = update_index(index_dir, [corpus], embedder, emb_path, chunk_tokens=cfg.chunk_tokens,
+                              overlap=cfg.chunk_overlap_sentences, faiss_kind=cfg.faiss_kind,
+                              max_bytes=int(cfg.max_file_mb * 2**20), batch_size=cfg.embed_batch_size,
+                              prune=True, progress=progress)
+    else:
+        index_dir = cfg.resolved_index_dir
+    return load_index(index_dir, expected), embedder, emb_path, index_dir, report

@@ -1,0 +1,60 @@
+"""`python -m eval.reproduce` (or eval/reproduce.sh): regenerate every report in eval/reports/ with one command.
+
+Steps run one after another in child processes (`python -m rag.cli eval …`), so a heavy step never shares memory or
+cores with the next. `--only a,b` runs some steps, `--skip-llm` leaves out the steps that need the generator.
+Retrieval and answer runs resume from their run logs; add `--fresh` to recompute everything.
+Needs ../shared (KorQuAD 1.0 and the seed corpus) beside the project.
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+
+from eval.data import SEOUL_CORPUS
+
+STEPS: list[tuple[str, list[str], bool]] = [          # (name, arguments after `rag eval`, needs the generator)
+    ("guard", ["guard"], False),
+    ("retrieval-seoul_qa", ["retrieval", "--dataset", "seoul_qa", "--corpus", str(SEOUL_CORPUS)], False),
+    ("retrieval-korquad", ["retrieval", "--dataset", "korquad"], False),
+    ("fusion-sweep", ["sweep", "--dataset", "seoul_qa", "--dataset", "korquad", "--candidates", "20,50,100"], False),
+    ("answers-seoul_qa", ["answers", "--dataset", "seoul_qa", "--corpus", str(SEOUL_CORPUS),
+                          "--budgets", "600,1200,2400"], True),
+    ("latency", ["latency", "--dataset", "seoul_qa", "--corpus", str(SEOUL_CORPUS), "--limit", "10"], True),
+    ("load", ["load", "--dataset", "seoul_qa", "--corpus", str(SEOUL_CORPUS), "--users", "4", "--duration", "120"],
+     True),
+]
+RESUMABLE = ("retrieval", "answers")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m eval.reproduce", description=__doc__.splitlines()[0])
+    p.add_argument("--only", default=None, help="comma-separated step names: " + ", ".join(s[0] for s in STEPS))
+    p.add_argument("--skip-llm", action="store_true", help="leave out answers, latency and load")
+    p.add_argument("--fresh", action="store_true", help="recompute resumable runs from scratch")
+    args = p.parse_args(argv)
+    only = set(args.only.split(",")) if args.only else None
+    unknown = (only or set()) - {s[0] for s in STEPS}
+    if unknown:
+        p.error(f"unknown step(s): {', '.join(sorted(unknown))}")
+    failed = []
+    for name, cmd, llm in STEPS:
+        if (only and name not in only) or (llm and args.skip_llm):
+            continue
+        extra = ["--fresh"] if args.fresh and cmd[0] in RESUMABLE else []
+        full = [sys.executable, "-m", "rag.cli", "eval", *cmd, *extra]
+        print(f"==> {name}: rag eval {' '.join(cmd + extra)}", flush=True)
+        t0 = time.perf_counter()
+        rc = subprocess.call(full, stdout=subprocess.DEVNULL)
+        print(f"    {'ok' if rc == 0 else f'FAILED (exit {rc})'} in {time.perf_counter() - t0:.0f} s", flush=True)
+        if rc != 0:
+            failed.append(name)
+    if failed:
+        print("failed: " + ", ".join(failed), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
