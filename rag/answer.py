@@ -93,8 +93,9 @@ def attribute(text: str, passages: list[Passage], min_share: float = 0.5) -> Pas
 def support(answer: str, question: str, passages: list[Passage]) -> float:
     """Share of the answer's new content (morphemes and numbers not already in the question) found in the evidence.
     A small model that invents an address or an amount writes morphemes the evidence does not contain."""
-    new = set(korean.terms(_MARKER.sub("", answer))) - set(korean.terms(question))
-    if not new:
+    new = {t for t in set(korean.terms(_MARKER.sub("", answer))) - set(korean.terms(question))
+           if not t[0].isdigit()}                 # numbers are checked by unsupported_numbers()
+    if len(new) < 3:                              # too little new content to judge ("오후", "입니다")
         return 1.0
     ev = set(korean.terms(" ".join(p.text for p in passages)))
     return len(new & ev) / len(new)
