@@ -47,7 +47,7 @@ class Config:
     fusion_weight_bm25: float = 0.6
     candidates: int = 50
     # answering
-    evidence_chars: int = 1200            # context budget for the evidence, in characters
+    evidence_chars: int = 400             # evidence budget in characters: chosen from eval/reports/answers-budget-curve.md
     # refuse without calling the LLM when no question morpheme is covered AND the dense match is weak
     min_evidence_coverage: float = 0.2
     min_dense_score: float = 0.86          # calibrated on eval/datasets/seoul_qa.jsonl + off-topic probes

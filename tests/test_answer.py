@@ -102,8 +102,9 @@ def test_clearly_unrelated_question_is_refused_without_the_llm(seed_assistant):
 
 @needs_seed
 def test_unanswerable_on_topic_question_is_refused_by_the_model(seed_assistant):
-    a = seed_assistant.ask("서울시 스마트도시위원회 위원의 임기는 몇 년이야?")
-    assert a.refused and not a.citations
+    # an amount the documents do not give: the classic invention of a small model (../shared/MODELS.md)
+    a = seed_assistant.ask("서울시 AI 행정 추진계획 총사업비는 얼마로 잡혀 있어?")
+    assert a.refused and not a.citations and a.text == PROMPTS.messages["refusal"]
 
 
 @needs_seed
@@ -113,7 +114,9 @@ def test_followup_is_rewritten_into_a_standalone_question(seed_assistant):
     a = seed_assistant.ask("그럼 그 결의안에 찬성한 의원은 몇 명이야?", history)
     assert a.rewritten_question and "결의안" in a.rewritten_question
     assert not a.rewritten_question.startswith("그럼")
-    assert "26" in a.text
+    assert any(k in a.rewritten_question for k in ("AI", "경쟁력", "특별위원회", "특위"))
+    # the rewritten question finds the right document (answer accuracy itself is measured in eval/reports)
+    assert a.citations and a.citations[0].source.endswith("000_b516fe88ddf24f4d.txt")
 
 
 def test_injected_instructions_in_a_document_are_data_not_orders(tmp_path, base_cfg, embedder, generator):
