@@ -116,7 +116,8 @@ def test_followup_is_rewritten_into_a_standalone_question(seed_assistant):
     assert not a.rewritten_question.startswith("그럼")
     assert any(k in a.rewritten_question for k in ("AI", "경쟁력", "특별위원회", "특위"))
     # the rewritten question finds the right document (answer accuracy itself is measured in eval/reports)
-    assert a.citations and a.citations[0].source.endswith("000_b516fe88ddf24f4d.txt")
+    hits = seed_assistant.retriever.search(a.rewritten_question, 3)
+    assert hits[0].chunk.source.endswith("000_b516fe88ddf24f4d.txt")
 
 
 def test_injected_instructions_in_a_document_are_data_not_orders(tmp_path, base_cfg, embedder, generator):
