@@ -19,12 +19,16 @@ STEPS: list[tuple[str, list[str], bool]] = [          # (name, arguments after `
     ("retrieval-seoul_qa", ["retrieval", "--dataset", "seoul_qa", "--corpus", str(SEOUL_CORPUS)], False),
     ("retrieval-korquad", ["retrieval", "--dataset", "korquad"], False),
     ("fusion-sweep", ["sweep", "--dataset", "seoul_qa", "--dataset", "korquad", "--candidates", "20,50,100"], False),
-    ("answers-seoul_qa", ["answers", "--dataset", "seoul_qa", "--corpus", str(SEOUL_CORPUS),
-                          "--budgets", "600,1200,2400"], True),
-    ("latency", ["latency", "--dataset", "seoul_qa", "--corpus", str(SEOUL_CORPUS), "--limit", "10"], True),
-    ("load", ["load", "--dataset", "seoul_qa", "--corpus", str(SEOUL_CORPUS), "--users", "4", "--duration", "120"],
-     True),
+    ("answers-budget-curve", ["answers", "--dataset", "eval/datasets/seoul_qa_curve.jsonl", "--corpus",
+                              str(SEOUL_CORPUS), "--budgets", "400,700,1200", "--name", "answers-budget-curve"], True),
+    ("answers-default", ["answers", "--dataset", "eval/datasets/seoul_qa_curve.jsonl", "--corpus", str(SEOUL_CORPUS),
+                         "--budgets", "400", "--name", "answers-default"], True),
+    ("latency", ["latency", "--dataset", "eval/datasets/seoul_qa_curve.jsonl", "--corpus", str(SEOUL_CORPUS),
+                 "--limit", "6", "--name", "latency"], True),
+    ("load-8users-5min", ["load", "--dataset", "eval/datasets/seoul_qa_curve.jsonl", "--corpus", str(SEOUL_CORPUS),
+                          "--users", "8", "--duration", "300", "--name", "load-8users-5min"], True),
 ]
+# the ingest benchmark is a script of its own: python -m eval.bench_ingest (eval/reports/ingest-benchmark.md)
 RESUMABLE = ("retrieval", "answers")
 
 

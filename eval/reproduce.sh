@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
 # Regenerate every report in eval/reports/ (see eval/reproduce.py; e.g. --skip-llm, --only guard,retrieval-korquad).
+# With no arguments the ingest/query benchmark (python -m eval.bench_ingest, ~11 min) runs at the end as well.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec .venv/bin/python -m eval.reproduce "$@"
+.venv/bin/python -m eval.reproduce "$@"
+if [ "$#" -eq 0 ]; then
+  .venv/bin/python -m eval.bench_ingest
+fi
