@@ -90,10 +90,15 @@ def attribute(text: str, passages: list[Passage], min_share: float = 0.5) -> Pas
     return best if len(terms & set(korean.terms(best.text))) / len(terms) >= min_share else None
 
 
+# words any answer may use about the evidence itself ("자료에 따르면 …", "… 확인됩니다"): not content
+_GENERIC = frozenset({"자료", "따르", "근거", "답변", "질문", "내용", "확인", "경우", "있", "없", "하", "되", "이",
+                      "것", "수", "등", "관련", "대하", "위하", "통하", "말하", "보"})
+
+
 def support(answer: str, question: str, passages: list[Passage]) -> float:
     """Share of the answer's new content (morphemes and numbers not already in the question) found in the evidence.
     A small model that invents an address or an amount writes morphemes the evidence does not contain."""
-    new = {t for t in set(korean.terms(_MARKER.sub("", answer))) - set(korean.terms(question))
+    new = {t for t in set(korean.terms(_MARKER.sub("", answer))) - set(korean.terms(question)) - _GENERIC
            if not t[0].isdigit()}                 # numbers are checked by unsupported_numbers()
     if len(new) < 3:                              # too little new content to judge ("오후", "입니다")
         return 1.0

@@ -55,6 +55,7 @@ def test_numbers_missing_from_the_evidence_are_caught():
     assert unsupported_numbers("회의는 2024. 4. 10.에 열립니다.", ev) == ["2024-4-10"]
     assert support("재적의원은 13명입니다", "재적의원은 몇 명?", ev) == 1.0
     assert support("2025년 4월 30일 오후에 의결했습니다[1].", "언제 의결했어?", ev) == 1.0
+    assert support("자료에 따르면 운영위원회에서 상정·의결했습니다 [1]", "언제 의결했어?", ev) == 1.0
     assert support("서울시청 본관 8층 다목적홀에서 발간했습니다", "누가 발간했어?", ev) < 0.5
 
 
