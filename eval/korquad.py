@@ -15,12 +15,13 @@ A question's gold source is the file of the paragraph it was asked about, so ret
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
 import shutil
 from pathlib import Path
+
+from rag.models import sha256_file
 
 LOADER_VERSION = "1"
 CREDIT = ("KorQuAD 1.0 dev (LG CNS), CC BY-ND 2.0 KR, https://korquad.github.io/ — "
@@ -58,21 +59,13 @@ def korquad_rows(raw: dict) -> tuple[list[dict], dict[str, str]]:
     return rows, files
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
-
-
 def prepare_korquad(src: Path, out_dir: Path) -> tuple[Path, Path]:
     """Write (once) the dataset file and the corpus directory; returns (dataset path, corpus dir)."""
     src, out_dir = Path(src), Path(out_dir)
     if not src.is_file():
         raise FileNotFoundError(f"KorQuAD 파일이 없습니다 / KorQuAD file not found: {src}")
     dataset, corpus, stamp_file = out_dir / "korquad.jsonl", out_dir / "corpus", out_dir / "prepared.json"
-    stamp = {"source": str(src.resolve()), "sha256": _sha256(src), "loader": LOADER_VERSION, "credit": CREDIT}
+    stamp = {"source": str(src.resolve()), "sha256": sha256_file(src), "loader": LOADER_VERSION, "credit": CREDIT}
     try:
         if json.loads(stamp_file.read_text(encoding="utf-8")) == stamp and dataset.is_file() and corpus.is_dir():
             return dataset, corpus

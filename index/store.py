@@ -15,7 +15,6 @@ kill at any moment leaves the previous index fully usable.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -31,6 +30,7 @@ from index import korean
 from index.chunking import chunk_document
 from index.embed import Progress, describe, embed_passages
 from rag import __version__
+from rag.models import sha256_file as file_sha256
 from rag.records import Chunk, LoadError
 
 FORMAT_VERSION = 1
@@ -238,14 +238,6 @@ def load_index(index_dir: Path, expected: dict | None = None) -> Index:
 
 
 # ---------------------------------------------------------------------------------------------------- update
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
-
 
 def discover(paths: Iterable[str | Path], suffixes: Iterable[str]) -> tuple[list[Path], list[LoadError]]:
     """Files under the given paths with a supported suffix; a named file of another kind is an error."""
