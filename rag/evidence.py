@@ -10,11 +10,12 @@ Sentences that look like injected instructions are left out and reported, never 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
 from index import korean
-from index.chunking import units
+from index.chunking import Unit, units
 from rag.records import Hit
 
 
@@ -57,8 +58,59 @@ class _Sent:
     score: float = 0.0
 
 
+# list markers a PDF's text layer leaves inside one long "sentence": a new item starts before them
+_ITEM = re.compile(r"\s+(?=[•◦○▪●◆◇□■▶※➊-➓①-⑳]|-\s|\(\d{1,2}\)\s|[A-Z가-하]\)\s)")
+# a "sentence" kiwipiepy cut off before its particle ("‘서울스마트시티엑스포’ / 에서 ‘스마트라이프워크’로 …")
+_PARTICLE_START = re.compile(r"^(?:에서|에게|으로|로|에|을|를|의|와|과)\s")
+
+
+def _windows(text: str, max_chars: int) -> list[str]:
+    """Whitespace-bounded windows of at most ~max_chars characters."""
+    out: list[str] = []
+    cur = ""
+    for word in text.split():
+        if cur and len(cur) + 1 + len(word) > max_chars:
+            out.append(cur)
+            cur = word
+        else:
+            cur = f"{cur} {word}" if cur else word
+    if cur:
+        out.append(cur)
+    return out
+
+
+def fine_units(text: str, heading: str, max_chars: int) -> list[Unit]:
+    """units() of a chunk, made fit for evidence: a sentence cut before its particle is re-joined, and a long unit
+    (a PDF bullet list or table that kiwipiepy sees as one sentence) is split at its list markers and then into
+    windows, so the budget buys the item that answers the question instead of the whole list."""
+    merged: list[Unit] = []
+    for u in units(text, heading):
+        if merged and _PARTICLE_START.match(u.text) and " | " not in merged[-1].text:
+            prev = merged[-1]
+            merged[-1] = Unit(f"{prev.text} {u.text}", prev.terms + u.terms, prev.n_tokens + u.n_tokens, prev.heading)
+        else:
+            merged.append(u)
+    out: list[Unit] = []
+    for u in merged:
+        if not u.terms:
+            continue                                   # "○", "다.", "등)": layout debris, no content
+        if len(u.text) <= max_chars:
+            out.append(u)
+            continue
+        for item in _ITEM.split(u.text):
+            for piece in _windows(item, max_chars):
+                terms = korean.terms(piece)
+                if terms:
+                    out.append(Unit(piece, terms, len(piece), u.heading))
+    return out
+
+
+ORDER_BY_SCORE = True
+
+
 def select_evidence(question: str, hits: list[Hit], budget_chars: int, df: Counter, n_docs: int,
-                    is_injection=None, neighbours: int = 1, rank_weight: float = 0.15) -> Evidence:
+                    is_injection=None, neighbours: int = 1, rank_weight: float = 0.3,
+                    max_unit_chars: int = 120) -> Evidence:
     q_terms = set(korean.terms(question))
 
     def idf(t: str) -> float:
@@ -72,7 +124,7 @@ def select_evidence(question: str, hits: list[Hit], budget_chars: int, df: Count
     for r, h in enumerate(hits):
         c = h.chunk
         row: list[_Sent] = []
-        for pos, u in enumerate(units(c.text, c.section)):
+        for pos, u in enumerate(fine_units(c.text, c.section, max_unit_chars)):
             if is_injection is not None and is_injection(u.text):
                 dropped.append((c.source, c.id))
                 continue
@@ -106,10 +158,11 @@ def select_evidence(question: str, hits: list[Hit], budget_chars: int, df: Count
             chosen[g.key] = g
             used += cost
 
-    # group into passages: one per (source, page), documents ordered by their best hit, sentences by position
-    doc_rank: dict[str, int] = {}
+    # group into passages: one per (source, page), documents ordered by their best sentence (so [1] holds the
+    # sentence most likely to answer), sentences by position
+    doc_rank: dict[str, float] = {}
     for s in chosen.values():
-        doc_rank[s.source] = min(doc_rank.get(s.source, 10**9), s.hit_rank)
+        doc_rank[s.source] = min(doc_rank.get(s.source, 10**9), -s.score if ORDER_BY_SCORE else s.hit_rank)
     ordered = sorted(chosen.values(), key=lambda s: (doc_rank[s.source], s.source, s.page or 0, s.ordinal, s.pos))
     passages: list[Passage] = []
     for s in ordered:

@@ -1,0 +1,50 @@
+"""Evidence under a budget: the item of a long PDF list that answers, not the whole list; sentences kiwipiepy cut
+before their particle re-joined; layout debris dropped; passages numbered and within the budget."""
+from __future__ import annotations
+
+from collections import Counter
+
+from index.korean import terms
+from rag.evidence import fine_units, select_evidence
+from rag.records import Chunk, Hit
+
+# the shape of a PDF text layer: a numbered list and bullets run together into one "sentence"
+LIST = ("7개 핵심 과제 (1) 인재 양성 AI 핵심 인재 연간 1만 명 양성 (2) 인프라 조성 「서울 AI 테크시티」조성, 인프라 10배 "
+        "확대 (3) 투자 확대 서울 Vision 2030 펀드 인공지능 대전환 신설 (4) 산업간 융복합 첨단·전략산업과의 융복합 "
+        "• 글로벌화 글로벌 기업·대학·연구기관과의 협력 및 유치 • 시민확산 AI로 도시의 일상을 변화, 글로벌 AI 행사 개최")
+
+
+def test_a_long_list_is_split_at_its_markers():
+    us = fine_units(LIST, "", 120)
+    texts = [u.text for u in us]
+    assert len(us) >= 5 and all(len(t) <= 120 for t in texts)
+    assert "(3) 투자 확대 서울 Vision 2030 펀드 인공지능 대전환 신설" in texts
+    assert any(t.startswith("• 글로벌화") for t in texts)
+    assert all(u.terms for u in us)
+    # short units pass through untouched
+    assert [u.text for u in fine_units("회의는 3월에 열렸다.", "", 120)] == ["회의는 3월에 열렸다."]
+
+
+def test_words_are_never_cut_and_debris_is_dropped():
+    long_sentence = "가나다라마 " * 60
+    us = fine_units(long_sentence.strip(), "", 50)
+    assert all(len(u.text) <= 50 for u in us)
+    assert " ".join(u.text for u in us) == long_sentence.strip()
+    assert [u.text for u in fine_units("○\n다.\n사업을 추진한다.", "", 120)] == ["사업을 추진한다."]
+
+
+def _hits(*texts: str) -> list[Hit]:
+    return [Hit(Chunk(f"c{i}", f"doc{i}.txt", t, ordinal=i), 1.0 - i / 10) for i, t in enumerate(texts)]
+
+
+def test_the_answering_item_fits_a_small_budget():
+    filler = "서울시는 다양한 인공지능 정책을 추진하고 있으며 여러 부서가 함께 참여하고 있다. " * 6
+    hits = _hits(filler + LIST, "회의는 2024. 3. 26. 서울시청에서 열렸다. 참석위원은 11명이다.")
+    df = Counter()
+    for h in hits:
+        df.update(set(terms(h.chunk.text)))
+    ev = select_evidence("7대 핵심과제에서 '투자 확대' 과제로 뭐가 적혀 있어?", hits, 200, df, len(hits))
+    text = "\n".join(p.text for p in ev.passages)
+    assert "Vision 2030 펀드" in text
+    assert len(text) <= 200 + 10
+    assert [p.n for p in ev.passages] == list(range(1, len(ev.passages) + 1))
