@@ -48,6 +48,13 @@ def terms(text: str) -> list[str]:
     return [t for t in (_term(tok.form, tok.tag) for tok in tokens) if t]
 
 
+def tagged_terms(text: str) -> list[tuple[str, str]]:
+    """BM25 morphemes with their kiwipiepy tag (regularity suffix removed), e.g. ("김철수", "NNP")."""
+    with _lock:
+        tokens = get_kiwi().tokenize(text)
+    return [(t, tok.tag.split("-")[0]) for tok in tokens if (t := _term(tok.form, tok.tag))]
+
+
 def split_sentences(text: str) -> list[Sentence]:
     """Whole sentences with their morphemes, in one kiwipiepy pass."""
     if not text.strip():

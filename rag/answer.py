@@ -53,11 +53,24 @@ def display_source(source: str) -> str:
     return source.rsplit("/", 1)[-1]
 
 
+def _user_turn(prompts: Prompts, question: str, items: list[str]) -> dict[str, str]:
+    return {"role": "user", "content": prompts.answer.format(evidence="\n\n".join(items), question=question)}
+
+
+def static_messages(prompts: Prompts) -> list[dict[str, str]]:
+    """The byte-identical prefix of every request: the system prompt, then the worked examples as earlier turns."""
+    msgs = [{"role": "system", "content": prompts.system}]
+    for ex in prompts.examples:
+        items = [prompts.evidence_item.format(n=i, source=e["source"], location=e["location"], text=e["text"])
+                 for i, e in enumerate(ex.evidence, 1)]
+        msgs += [_user_turn(prompts, ex.question, items), {"role": "assistant", "content": ex.answer}]
+    return msgs
+
+
 def build_messages(prompts: Prompts, question: str, passages: list[Passage]) -> list[dict[str, str]]:
     items = [prompts.evidence_item.format(n=p.n, source=display_source(p.source), location=location(p), text=p.text)
              for p in passages]
-    user = prompts.answer.format(evidence="\n\n".join(items), question=question)
-    return [{"role": "system", "content": prompts.system}, {"role": "user", "content": user}]
+    return static_messages(prompts) + [_user_turn(prompts, question, items)]
 
 
 def map_citations(text: str, passages: list[Passage], prompts: Prompts) -> tuple[str, list[Citation], list[str]]:
@@ -95,33 +108,54 @@ _GENERIC = frozenset({"자료", "따르", "근거", "답변", "질문", "내용"
                       "것", "수", "등", "관련", "대하", "위하", "통하", "말하", "보"})
 
 
+_NAMES = frozenset({"NNP", "SL", "SH"})              # proper nouns, foreign words, Hanja: never invented
+
+
 def support(answer: str, question: str, passages: list[Passage]) -> float:
-    """Share of the answer's new content (morphemes and numbers not already in the question) found in the evidence.
-    A small model that invents an address or an amount writes morphemes the evidence does not contain."""
-    new = {t for t in set(korean.terms(_MARKER.sub("", answer))) - set(korean.terms(question)) - _GENERIC
-           if not t[0].isdigit()}                 # numbers are checked by unsupported_numbers()
-    if len(new) < 3:                              # too little new content to judge ("오후", "입니다")
+    """Share of the answer's new content (morphemes not already in the question) that the evidence contains, 0.0 when
+    a new name is missing from it. A small model that invents an address, or copies a name from the worked examples,
+    writes morphemes the evidence does not contain. Numbers are checked by unsupported_numbers()."""
+    ev_text = " ".join(p.text for p in passages)
+    ev = set(korean.terms(ev_text))
+    ev_compact = re.sub(r"\s+", "", ev_text).lower()
+    q = set(korean.terms(question)) | _GENERIC
+    new = {(t, tag) for t, tag in korean.tagged_terms(_MARKER.sub("", answer)) if t not in q and not t[0].isdigit()}
+
+    def found(t: str) -> bool:
+        return t in ev or t.lower() in ev_compact
+
+    if any(tag in _NAMES and not found(t) for t, tag in new):
+        return 0.0
+    words = {t for t, _ in new}
+    if len(words) < 3:                                # too little new content to judge ("오후", "입니다")
         return 1.0
-    ev = set(korean.terms(" ".join(p.text for p in passages)))
-    return len(new & ev) / len(new)
+    return sum(found(t) for t in words) / len(words)
 
 
 _DATE = re.compile(r"(\d{4})\s*(?:년|\.)\s*(\d{1,2})\s*(?:월|\.)\s*(\d{1,2})\s*(?:일|\.)?")
-_NUM_UNIT = re.compile(r"\d[\d,]*(?:\.\d+)?\s*(?:[가-힣%]|km|㎢)?")
+# a number with the magnitude word that changes its value (100만 ≠ 100억); other unit words are not compared, so
+# "15명" is supported by "15인 이내" and "2555입니다" by "의안 번호 2555"
+_NUMBER = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d+(?:\.\d+)?(?:\s*(?:만|억|천|조))?")
 
 
-def _canon_numbers(text: str) -> str:
-    text = _DATE.sub(lambda m: f"{int(m[1])}-{int(m[2])}-{int(m[3])}", text)
-    return re.sub(r"\s+", "", text).replace(",", "")
+def _numbers(text: str, with_parts: bool = False) -> list[str]:
+    text = _DATE.sub(lambda m: f" {int(m[1])}-{int(m[2])}-{int(m[3])} ", text)
+    text = re.sub(r"(?<=\d),(?=\d{3})", "", text)                  # 2,000 → 2000
+    out = []
+    for m in _NUMBER.finditer(text):
+        tok = re.sub(r"\s+", "", m.group())
+        out.append(tok)
+        if with_parts and tok.count("-") == 2:                     # a full date also supports "2024년 3월", "26일"
+            y, mo, d = tok.split("-")
+            out += [y, mo, d, f"{y}-{mo}"]
+    return out
 
 
-def unsupported_numbers(answer: str, passages: list[Passage]) -> list[str]:
-    """Numbers (with their unit syllable, dates canonicalized) in the answer that the evidence does not contain:
-    the typical invention of a small model asked for an amount, a date or a count that is not there."""
-    ans = _canon_numbers(_MARKER.sub("", answer))
-    ev = _canon_numbers(" ".join(p.text for p in passages))
-    found = re.findall(r"\d{4}-\d{1,2}-\d{1,2}|" + _NUM_UNIT.pattern, ans)
-    return [x for x in found if x not in ev]
+def unsupported_numbers(answer: str, passages: list[Passage], question: str = "") -> list[str]:
+    """Numbers (dates canonicalized, magnitude words kept) in the answer that neither the evidence nor the question
+    contains: the typical invention of a small model asked for an amount, a date or a count that is not there."""
+    allowed = set(_numbers(" ".join(p.text for p in passages) + " " + question, with_parts=True))
+    return [x for x in _numbers(_MARKER.sub("", answer)) if x not in allowed]
 
 
 def is_refusal(text: str, prompts: Prompts) -> bool:
@@ -142,10 +176,51 @@ def valid_rewrite(out: str, question: str, history: list[Turn]) -> bool:
     return kept >= 0.6 and set(_NUM.findall(out)) <= allowed
 
 
+_CONNECTIVE = re.compile(r"^\s*(?:그럼|그러면|그리고|그래서|그런데)\s*,?\s*")
+# "그 특위는", "해당 사업의" (the noun is replaced, its particle kept) or a bare "거기", "그곳에서"
+_DEMONSTRATIVE = re.compile(r"(?:^|\s)(?:(?:그|이|해당|저)\s+\S+?|거기|여기|그곳|이곳)"
+                            r"(은|는|이|가|을|를|에서|에게|에|도|와|과|로|으로)?(?=[\s?]|$)")
+_PARTICLE_PAIRS = {"은": "는", "는": "는", "이": "가", "가": "가", "을": "를", "를": "를", "과": "와", "와": "와",
+                   "으로": "로", "로": "로"}          # the form after a vowel; the other one after a final consonant
+
+
+def _particle(word: str, particle: str) -> str:
+    """The particle form that fits the word's last syllable (사람 + 는 → 사람은)."""
+    if particle not in _PARTICLE_PAIRS or not word or not "가" <= word[-1] <= "힣":
+        return particle
+    after_vowel = _PARTICLE_PAIRS[particle]
+    if (ord(word[-1]) - 0xAC00) % 28 == 0:
+        return after_vowel
+    return {"는": "은", "가": "이", "를": "을", "와": "과", "로": "으로"}[after_vowel]
+# attribute nouns that end a previous question's subject but are not its topic ("… 위원장 이름이 뭐야?")
+_ATTRIBUTE = frozenset({"이름", "날짜", "일자", "시기", "장소", "예산", "규모", "번호", "기간", "명칭", "목적", "내용"})
+
+
+def topic(question: str) -> str:
+    """The subject phrase of a question, as written: everything before its first topic or subject particle, without
+    trailing attribute nouns. "AI 경쟁력 강화 특별위원회는 위원을 몇 명까지 …" → "AI 경쟁력 강화 특별위원회"."""
+    toks = korean.get_kiwi().tokenize(question)
+    end = next((t.start for t in toks if t.tag in ("JX", "JKS")), None)
+    if end is None:
+        end = next((t.start for t in toks if t.tag.startswith(("J", "E", "V", "MAG", "NP"))), len(question))
+    words = question[:end].split()
+    while words and words[-1] in _ATTRIBUTE:
+        words.pop()
+    return " ".join(words)
+
+
 def carry_over(question: str, history: list[Turn]) -> str:
-    """Fallback without the LLM: the previous question's nouns in front of the follow-up."""
-    prev = [t for t in korean.nouns(history[-1].question) if t not in question] if history else []
-    return (" ".join(dict.fromkeys(prev)) + " " + question).strip()
+    """Fallback without the LLM: the previous question's subject put where the follow-up points back to it.
+    "그럼 그 특위 활동기간은?" after "AI 경쟁력 강화 특별위원회는 …?" → "AI 경쟁력 강화 특별위원회 활동기간은?"."""
+    q = _CONNECTIVE.sub("", question).strip()
+    subject = topic(history[-1].question) if history else ""
+    if not subject:
+        return q or question
+    m = _DEMONSTRATIVE.search(q)
+    if m:
+        particle = _particle(subject, m.group(1)) if m.group(1) else ""
+        return (q[:m.start()] + (" " if m.start() else "") + subject + particle + q[m.end():]).strip()
+    return f"{subject} {q}"
 
 
 def looks_like_followup(question: str) -> bool:
@@ -166,10 +241,11 @@ class Assistant:
         self._df = document_frequencies(self.retriever.index.terms)
 
     def warm_up(self) -> None:
-        """Load kiwipiepy and the embedder's first batch, and prefill the static system prompt into the KV cache."""
+        """Load kiwipiepy and the embedder's first batch, and prefill the static prefix (system prompt and worked
+        examples) into the KV cache."""
         self.retriever.search("서울시 정책", 1)
-        list(self.generator.stream([{"role": "system", "content": self.prompts.system},
-                                    {"role": "user", "content": "안녕하세요"}], max_tokens=1))
+        list(self.generator.stream(static_messages(self.prompts) + [{"role": "user", "content": "안녕하세요"}],
+                                   max_tokens=1))
 
     # ------------------------------------------------------------------ steps
     def rewrite(self, question: str, history: list[Turn]) -> str | None:
@@ -181,8 +257,8 @@ class Assistant:
             lines.append(self.prompts.msg("history_user", text=t.question))
             lines.append(self.prompts.msg("history_assistant", text=_MARKER.sub("", t.answer)[:300]))
         prompt = self.prompts.rewrite.format(history="\n".join(lines), question=question)
-        # the system message comes first here too, so the KV cache of that static prefix survives this call
-        messages = [{"role": "system", "content": self.prompts.system}, {"role": "user", "content": prompt}]
+        # the static prefix comes first here too, so its KV cache survives this call
+        messages = static_messages(self.prompts) + [{"role": "user", "content": prompt}]
         out = "".join(self.generator.stream(messages, max_tokens=60, temperature=0.0, stop=["\n"]))
         out = out.strip().strip('"').strip()
         return out if valid_rewrite(out, question, history) else carry_over(question, history)
@@ -231,7 +307,7 @@ class Assistant:
             raw = "".join(pieces).strip()
             refused = is_refusal(raw, self.prompts) or not raw
             if not refused and (support(raw, query, ev.passages) < self.cfg.min_support
-                                or unsupported_numbers(raw, ev.passages)):
+                                or unsupported_numbers(raw, ev.passages, query)):
                 refused = True
                 warnings.append(self.prompts.msg("warn_unsupported"))
             if refused:

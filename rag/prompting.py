@@ -1,10 +1,13 @@
-"""Korean templates and fixed messages from prompts/ (text files an administrator can edit), validated at start-up.
+"""Korean templates, worked examples and fixed messages from prompts/ (text files an administrator can edit),
+validated at start-up.
 
-The system prompt is the static part of every request: it comes first and is byte-identical between calls, so
-llama.cpp reuses its KV cache and only the evidence and the question are prefilled.
+The system prompt and the worked examples (examples.toml, rendered as earlier user/assistant turns) are the static
+part of every request: they come first and are byte-identical between calls, so llama.cpp reuses its KV cache and
+only the evidence and the question are prefilled.
 """
 from __future__ import annotations
 
+import re
 import string
 import tomllib
 from dataclasses import dataclass
@@ -32,15 +35,53 @@ def _fields(template: str) -> set[str]:
 
 
 @dataclass(frozen=True)
+class Example:
+    question: str
+    answer: str
+    evidence: tuple[dict, ...]          # {"source", "location", "text"}
+
+
+@dataclass(frozen=True)
 class Prompts:
     system: str
     answer: str
     evidence_item: str
     rewrite: str
     messages: dict
+    examples: tuple[Example, ...] = ()
 
     def msg(self, key: str, **kw: object) -> str:
         return self.messages[key].format(**kw)
+
+
+def _load_examples(f: Path) -> tuple[Example, ...]:
+    """examples.toml: [[example]] question, answer, evidence = [{source, location, text}, ...]; every [n] in an
+    answer must point into its own evidence."""
+    if not f.is_file():
+        raise PromptError(f"프롬프트 파일이 없습니다 / prompt file missing: {f}")
+    try:
+        raw = tomllib.loads(f.read_text(encoding="utf-8")).get("example", [])
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise PromptError(f"{f}: 읽을 수 없습니다 / cannot read: {e}") from None
+    out = []
+    for i, ex in enumerate(raw, 1):
+        where = f"{f}: 예시 {i} / example {i}"
+        if not isinstance(ex, dict) or not all(isinstance(ex.get(k), str) and ex[k].strip()
+                                               for k in ("question", "answer")):
+            raise PromptError(f"{where}: question과 answer가 필요합니다 / needs question and answer")
+        ev = ex.get("evidence")
+        if not isinstance(ev, list) or not ev or not all(
+                isinstance(e, dict) and isinstance(e.get("source"), str) and isinstance(e.get("text"), str)
+                and isinstance(e.get("location", ""), str) for e in ev):
+            raise PromptError(f"{where}: evidence는 {{source, location, text}} 목록이어야 합니다 / "
+                              f"evidence must be a list of {{source, location, text}}")
+        bad = [n for n in map(int, re.findall(r"\[(\d{1,3})\]", ex["answer"])) if not 1 <= n <= len(ev)]
+        if bad:
+            raise PromptError(f"{where}: 답의 [{bad[0]}]에 해당하는 자료가 없습니다 / marker [{bad[0]}] points nowhere")
+        out.append(Example(ex["question"], ex["answer"],
+                           tuple({"source": e["source"], "location": e.get("location", ""), "text": e["text"]}
+                                 for e in ev)))
+    return tuple(out)
 
 
 def load_prompts(prompts_dir: Path) -> Prompts:
@@ -70,4 +111,6 @@ def load_prompts(prompts_dir: Path) -> Prompts:
             raise PromptError(f"{f}: 항목 '{key}'이(가) 없습니다 / missing key")
         if need is not None and _fields(messages[key]) != need:
             raise PromptError(f"{f}: '{key}'의 자리표시자는 {sorted(need)}여야 합니다 / placeholders must be {sorted(need)}")
-    return Prompts(texts["system.txt"], texts["answer.txt"], texts["evidence_item.txt"], texts["rewrite.txt"], messages)
+    examples = _load_examples(prompts_dir / "examples.toml")
+    return Prompts(texts["system.txt"], texts["answer.txt"], texts["evidence_item.txt"], texts["rewrite.txt"], messages,
+                   examples)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, SEED
-from rag.answer import Turn, attribute, build_messages, is_refusal, map_citations
+from rag.answer import Turn, attribute, build_messages, is_refusal, map_citations, static_messages
 from rag.evidence import Passage
 from rag.prompting import PromptError, load_prompts
 
@@ -53,6 +53,16 @@ def test_numbers_missing_from_the_evidence_are_caught():
     assert unsupported_numbers("재적의원은 13명입니다[1].", ev) == []
     assert unsupported_numbers("월 임대료는 약 100만원입니다[1].", ev) == ["100만"]
     assert unsupported_numbers("회의는 2024. 4. 10.에 열립니다.", ev) == ["2024-4-10"]
+    # unit words other than magnitudes are not compared; parts of a date and the question's own numbers are allowed
+    ev2 = [Passage(1, "a.txt", None, "", "의안 번호 2555 위원 수는 15인 이내. 2,000명 규모. GPU 1.5만장('28)→5만장('30). "
+                                         "일 시 : 2024. 3. 26.(화) 14:00~16:00")]
+    assert unsupported_numbers("의안번호는 2555입니다[1].", ev2) == []
+    assert unsupported_numbers("위원은 15명 이내입니다[1].", ev2) == []
+    assert unsupported_numbers("최종 2,000명 규모입니다[1].", ev2) == []
+    assert unsupported_numbers("2030년까지 5만장을 확보합니다[1].", ev2, "2030년까지 GPU 몇 장?") == []
+    assert unsupported_numbers("2024년 3월 26일 14:00~16:00에 열렸습니다[1].", ev2) == []
+    assert unsupported_numbers("5억장을 확보합니다", ev2) == ["5억"]
+    assert unsupported_numbers("위원은 17명입니다", ev2) == ["17"]
     assert support("재적의원은 13명입니다", "재적의원은 몇 명?", ev) == 1.0
     assert support("2025년 4월 30일 오후에 의결했습니다[1].", "언제 의결했어?", ev) == 1.0
     assert support("자료에 따르면 운영위원회에서 상정·의결했습니다 [1]", "언제 의결했어?", ev) == 1.0
@@ -64,11 +74,44 @@ def test_attribution_needs_real_overlap():
     assert attribute("예산은 100억원입니다", passages()) is None
 
 
-def test_static_system_prompt_comes_first_and_is_identical():
+def test_static_prefix_comes_first_and_is_identical():
     a = build_messages(PROMPTS, "질문 하나", passages())
     b = build_messages(PROMPTS, "다른 질문", passages()[:1])
-    assert a[0] == b[0] and a[0]["role"] == "system" and a[1]["content"] != b[1]["content"]
-    assert "[1] (회의록.txt)" in a[1]["content"] and "[2] (보고서.pdf, 3쪽, 개요)" in a[1]["content"]
+    static = static_messages(PROMPTS)
+    # system prompt, then every worked example as a user/assistant pair, then the one real question
+    assert len(PROMPTS.examples) >= 3 and len(static) == 1 + 2 * len(PROMPTS.examples)
+    assert a[:-1] == b[:-1] == static and a[0]["role"] == "system"
+    assert [m["role"] for m in static[1:3]] == ["user", "assistant"]
+    assert a[-1]["role"] == "user" and a[-1]["content"] != b[-1]["content"]
+    assert "[1] (회의록.txt)" in a[-1]["content"] and "[2] (보고서.pdf, 3쪽, 개요)" in a[-1]["content"]
+    assert "질문 하나" in a[-1]["content"]
+    assert any(m["content"] == PROMPTS.messages["refusal"] for m in static)   # one example shows the refusal
+
+
+def test_worked_examples_are_validated(tmp_path):
+    d = tmp_path / "prompts"
+    shutil.copytree(ROOT / "prompts", d)
+    f = d / "examples.toml"
+    f.write_text('[[example]]\nquestion = "q"\nanswer = "a[2]"\n'
+                 'evidence = [{ source = "s.txt", location = "", text = "t" }]\n', encoding="utf-8")
+    with pytest.raises(PromptError, match=r"examples.toml.*\[2\]"):
+        load_prompts(d)
+    f.write_text('[[example]]\nquestion = "q"\nanswer = "a"\nevidence = "t"\n', encoding="utf-8")
+    with pytest.raises(PromptError, match="examples.toml"):
+        load_prompts(d)
+    f.unlink()
+    with pytest.raises(PromptError, match="examples.toml"):
+        load_prompts(d)
+
+
+def test_a_name_the_evidence_does_not_hold_is_unsupported():
+    # the worked examples' fictional people must never leak into a real answer unnoticed
+    from rag.answer import support
+    ev = [Passage(1, "a.txt", None, "", "이세원 | 국토연구원 부연구위원\n권영상 좌장 | 서울대학교 교수")]
+    q = "패널토론 좌장은 누가 맡았어?"
+    assert support("패널토론 좌장은 권영상 서울대학교 교수가 맡았습니다[1].", q, ev) == 1.0
+    assert support("좌장은 홍길동 가나대학교 교수입니다[1].", q, ev) == 0.0
+    assert support("좌장은 Hubert Beroche입니다[1].", q, ev) == 0.0
 
 
 def test_prompt_placeholders_are_validated(tmp_path):
@@ -241,3 +284,19 @@ def test_unreachable_server_is_a_clear_error():
     gen = OpenAIGenerator(f"http://127.0.0.1:{_free_port()}")
     with pytest.raises(GeneratorError, match="연결할 수 없습니다"):
         list(gen.stream([{"role": "user", "content": "안녕"}]))
+
+
+def test_followup_fallback_puts_the_previous_subject_where_the_question_points_back():
+    from rag.answer import carry_over, topic
+    assert topic("AI 경쟁력 강화 특별위원회는 위원을 몇 명까지 둘 수 있어?") == "AI 경쟁력 강화 특별위원회"
+    assert topic("서울스마트도시위원회 위원장 이름이 뭐야?") == "서울스마트도시위원회 위원장"
+    prev = [Turn("AI 경쟁력 강화 특별위원회는 위원을 몇 명까지 둘 수 있어?", "15인 이내입니다[1].")]
+    assert carry_over("그럼 그 특위 활동기간은 얼마나 돼?", prev) == "AI 경쟁력 강화 특별위원회 활동기간은 얼마나 돼?"
+    prev = [Turn("2024년 1차 서울스마트도시위원회 회의는 언제 열렸어?", "3월 26일입니다[1].")]
+    assert carry_over("그 회의 장소는 어디였어?", prev) == "2024년 1차 서울스마트도시위원회 회의 장소는 어디였어?"
+    prev = [Turn("한국형 AI시티 정책방향을 주제로 발표한 사람은 누구야?", "이세원입니다[1].")]
+    assert carry_over("그 발표자는 어느 기관 소속이야?", prev) == "한국형 AI시티 정책방향을 주제로 발표한 사람은 어느 기관 소속이야?"
+    prev = [Turn("서울 AI 허브는 어디에 있어?", "양재에 있습니다[1].")]
+    assert carry_over("거기 예산은?", prev) == "서울 AI 허브 예산은?"
+    assert carry_over("부위원장은?", [Turn("서울스마트도시위원회 위원장 이름이 뭐야?", "")]) == \
+        "서울스마트도시위원회 위원장 부위원장은?"
