@@ -200,7 +200,9 @@ def topic(question: str) -> str:
     """The subject phrase of a question, as written: everything before its first topic or subject particle, without
     trailing attribute nouns. "AI 경쟁력 강화 특별위원회는 위원을 몇 명까지 …" → "AI 경쟁력 강화 특별위원회"."""
     toks = korean.get_kiwi().tokenize(question)
-    end = next((t.start for t in toks if t.tag in ("JX", "JKS")), None)
+    # a topic/subject particle right after a noun ("여는" of "AI로 여는" is not one)
+    end = next((t.start for prev, t in zip(toks, toks[1:]) if t.tag in ("JX", "JKS")
+                and prev.tag.startswith(("NN", "NR", "SL", "SN", "SH", "XSN", "XR"))), None)
     if end is None:
         end = next((t.start for t in toks if t.tag.startswith(("J", "E", "V", "MAG", "NP"))), len(question))
     words = question[:end].split()
@@ -249,9 +251,14 @@ class Assistant:
 
     # ------------------------------------------------------------------ steps
     def rewrite(self, question: str, history: list[Turn]) -> str | None:
-        """A follow-up becomes a standalone question (short LLM call on the last turns); None when not needed."""
+        """A follow-up becomes a standalone question; None when not needed. When it points back explicitly
+        ("그 특위는", "거기") and the previous question has a subject, that subject takes the pointer's place without
+        the LLM: on the seed QA follow-ups the 1.5B model answered instead of rewriting in 13 of 14 cases and cost
+        ~3 s of TTFT each time. Otherwise a short LLM call on the last turns, validated, else the same fallback."""
         if not history or not looks_like_followup(question):
             return None
+        if _DEMONSTRATIVE.search(_CONNECTIVE.sub("", question)) and topic(history[-1].question):
+            return carry_over(question, history)
         lines = []
         for t in history[-2:]:
             lines.append(self.prompts.msg("history_user", text=t.question))
