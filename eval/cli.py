@@ -236,7 +236,7 @@ def cmd_answers(cfg: Config, args) -> int:
     assistant = open_assistant(cfg, generator=open_generator(cfg), retriever=retriever)
     run_answers(assistant, items, budgets, log, corpus)
     records = [log.records[f"{r['id']}@{b}"] for b in budgets for r in items]
-    summary = summarize_answers(records, budgets)
+    summary = summarize_answers(records, budgets, assistant.prompts.msg("warn_unsupported"))
     notes = [f"{len(items)} items ({sum(1 for r in items if r.get('answerable', True))} answerable)"]
     if args.limit:
         notes.append(f"limited to the first {args.limit} items (plus the items their follow-ups refer to)")

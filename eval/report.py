@@ -271,6 +271,13 @@ def answers_markdown(title: str, summary: dict, notes: list[str]) -> str:
     if fol:
         md += ["", "Follow-up items (asked with the referenced question and the model's answer as history): "
                + ", ".join(f"budget {b}: answer_match {v:.3f}" for b, v in fol.items())]
+    fails = {b: s["failures"] for b, s in summary.items() if s.get("failures")}
+    if fails:
+        keys = list(next(iter(fails.values())))
+        md += ["", "Where it fails (one reason per item: answerable items that do not match, then unanswerable items "
+               "answered anyway):", "",
+               table(["budget", "answerable"] + keys, [[b, summary[b].get("answerable")] + [f[k] for k in keys]
+                                                       for b, f in fails.items()], 0)]
     md += ["", *[f"- {n}" for n in notes]] if notes else []
     return "\n".join(md)
 

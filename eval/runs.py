@@ -233,7 +233,29 @@ def run_answers(assistant, items: list[dict], budgets: list[int], log: RunLog, c
         bar.close()
 
 
-def summarize_answers(records: list[dict], budgets: list[int]) -> dict:
+def failure_breakdown(rows: list[dict], withheld_msg: str | None = None) -> dict:
+    """Where answers go wrong, one reason per item: for answerable items that do not match, the gold answer was not in
+    the selected evidence (retrieval/selection), the grounding check withheld the model's answer, the model refused,
+    or the model answered wrongly from evidence that held the answer; for unanswerable items, answered anyway."""
+    out = {"answerable_missed_no_evidence": 0, "answerable_withheld_by_check": 0, "answerable_refused_by_model": 0,
+           "answerable_wrong_from_good_evidence": 0, "unanswerable_answered": 0}
+    for r in rows:
+        sc = r["scores"]
+        if not sc["answerable"]:
+            out["unanswerable_answered"] += not sc["refused"]
+        elif not sc["match"]:
+            if not r["evidence"]["has_answer"]:
+                out["answerable_missed_no_evidence"] += 1
+            elif sc["refused"] and withheld_msg and withheld_msg in r["answer"].get("warnings", []):
+                out["answerable_withheld_by_check"] += 1
+            elif sc["refused"]:
+                out["answerable_refused_by_model"] += 1
+            else:
+                out["answerable_wrong_from_good_evidence"] += 1
+    return out
+
+
+def summarize_answers(records: list[dict], budgets: list[int], withheld_msg: str | None = None) -> dict:
     out = {}
     for b in budgets:
         rows = [r for r in records if r["budget"] == b]
@@ -248,6 +270,7 @@ def summarize_answers(records: list[dict], budgets: list[int]) -> dict:
         fol = [r for r in ans if r.get("followup")]
         if fol:
             s["followup_answer_match"] = metrics.rate(sum(r["scores"]["match"] for r in fol), len(fol))
+        s["failures"] = failure_breakdown(rows, withheld_msg)
         out[str(b)] = s
     return out
 

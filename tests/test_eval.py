@@ -176,7 +176,7 @@ DATASET = [
      "sources": ["budget/plan.txt"], "answerable": True},
     {"id": "r3", "question": "민원 처리 기간은 며칠인가?", "answers": ["7일"], "sources": ["faq.md"],
      "answerable": True},
-    {"id": "r4", "question": "그 사업은 어느 부서가 주관해?", "answers": ["디지털정책과"],
+    {"id": "r4", "question": "담당 부서는?", "answers": ["디지털정책과"],
      "sources": ["budget/plan.txt"], "answerable": True, "followup_of": "r2"},
     {"id": "r5", "question": "시장의 임기 만료일은 언제인가?", "answers": [], "sources": [], "answerable": False},
 ]
@@ -275,15 +275,20 @@ def test_answers_run_follow_up_history_budgets_and_resume(small_eval, monkeypatc
     # the follow-up was rewritten with its referent's question and the model's answer to it as history
     r2_answer = log2.records["r2@800"]["answer"]["text"]
     rewrites = [u for kind, u in gen.calls if kind == "rewrite"]
-    assert len(rewrites) == 2 and all(DATASET[1]["question"] in u and "그 사업은" in u for u in rewrites)
+    assert len(rewrites) == 2 and all(DATASET[1]["question"] in u and "담당 부서는?" in u for u in rewrites)
     assert any(r2_answer.replace(" [1]", "")[:30] in u for u in rewrites)
     r4 = log2.records["r4@800"]
     assert r4["followup"] and r4["answer"]["rewritten_question"]
     r2 = log2.records["r2@800"]
     assert r2["scores"]["match"] and r2["evidence"]["has_answer"] and r2["scores"]["n_citations_correct"] == 1
-    summary = summarize_answers(list(log2.records.values()), [300, 800])
+    summary = summarize_answers(list(log2.records.values()), [300, 800], "withheld-message")
     assert set(summary) == {"300", "800"} and summary["800"]["items"] == 5
     assert summary["800"]["unanswerable"] == 1
+    # every answerable miss and every answered unanswerable item has exactly one reason
+    f, s8 = summary["800"]["failures"], summary["800"]
+    missed = round(s8["answerable"] * (1 - s8["answer_match"]))
+    assert sum(v for k, v in f.items() if k.startswith("answerable_")) == missed
+    assert f["unanswerable_answered"] == s8["unanswerable"] - round(s8["refused_unanswerable"] * s8["unanswerable"])
 
 
 # ------------------------------------------------------------------------------------------------ reports
