@@ -102,7 +102,7 @@ def ingest_throughput(cfg: Config, index, embedder, emb_path, n_chunks: int, cor
 
 def ask_vs_raw(assistant, generator, questions: list[str], cache: str, bar=None) -> list[dict]:
     """One row per question: ask total/TTFT and raw total on the identical final prompt, in the chosen cache mode."""
-    from rag.answer import build_messages
+    from rag.answer import build_messages, collect
     cfg = assistant.cfg
     rows = []
     for i, q in enumerate(questions):
@@ -119,14 +119,8 @@ def ask_vs_raw(assistant, generator, questions: list[str], cache: str, bar=None)
         if cache == "reset":
             generator.llm.reset()
         t0 = time.perf_counter()
-        evidence, answer, pieces = None, None, []
-        for ev in assistant.stream(q):
-            if ev.kind == "evidence":
-                evidence = ev.data
-            elif ev.kind == "token":
-                pieces.append(ev.data)
-            elif ev.kind == "done":
-                answer = ev.data
+        got = collect(assistant.stream(q))
+        evidence, answer, pieces = got.evidence, got.answer, got.tokens
         row.update(ask_ms=_ms(t0), ttft_ms=answer.timings.get("ttft_ms"), generated=bool(pieces),
                    ask_completion_tokens=answer.timings.get("completion_tokens"), order="raw-first" if raw_first
                    else "ask-first")

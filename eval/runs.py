@@ -205,7 +205,7 @@ def answer_record(item: dict, budget: int, answer, evidence, corpus: Path | None
 
 def run_answers(assistant, items: list[dict], budgets: list[int], log: RunLog, corpus: Path | None = None) -> None:
     """Every item at every budget through Assistant.stream (the product's own path)."""
-    from rag.answer import Turn
+    from rag.answer import Turn, collect
     by_id = {r["id"]: r for r in items}
     base_cfg = assistant.cfg
     units = [(b, r) for b in budgets for r in items]
@@ -220,13 +220,8 @@ def run_answers(assistant, items: list[dict], budgets: list[int], log: RunLog, c
                 prev = log.records.get(f"{ref}@{budget}")
                 if prev is not None:
                     history = [Turn(by_id[ref]["question"], prev["answer"]["text"])]
-            evidence = answer = None
-            for ev in assistant.stream(item["question"], history):
-                if ev.kind == "evidence":
-                    evidence = ev.data
-                elif ev.kind == "done":
-                    answer = ev.data
-            log.add(answer_record(item, budget, answer, evidence, corpus))
+            got = collect(assistant.stream(item["question"], history))
+            log.add(answer_record(item, budget, got.answer, got.evidence, corpus))
             bar.update(1)
     finally:
         assistant.cfg = base_cfg

@@ -41,18 +41,20 @@ def _term(form: str, tag: str) -> str | None:
     return form.lower() if tag == "SL" else form
 
 
+def tokenize(text: str) -> list:
+    """kiwipiepy tokens (form, tag, start, len) under the module lock: one Kiwi instance is shared by threads."""
+    with _lock:
+        return get_kiwi().tokenize(text)
+
+
 def terms(text: str) -> list[str]:
     """BM25 morphemes of a text (queries and passages alike)."""
-    with _lock:
-        tokens = get_kiwi().tokenize(text)
-    return [t for t in (_term(tok.form, tok.tag) for tok in tokens) if t]
+    return [t for t in (_term(tok.form, tok.tag) for tok in tokenize(text)) if t]
 
 
 def tagged_terms(text: str) -> list[tuple[str, str]]:
     """BM25 morphemes with their kiwipiepy tag (regularity suffix removed), e.g. ("김철수", "NNP")."""
-    with _lock:
-        tokens = get_kiwi().tokenize(text)
-    return [(t, tok.tag.split("-")[0]) for tok in tokens if (t := _term(tok.form, tok.tag))]
+    return [(t, tok.tag.split("-")[0]) for tok in tokenize(text) if (t := _term(tok.form, tok.tag))]
 
 
 def split_sentences(text: str) -> list[Sentence]:
@@ -67,10 +69,3 @@ def split_sentences(text: str) -> list[Sentence]:
         out.append(Sentence(text=s.text.strip(), start=s.start, end=s.end,
                             terms=[t for t in (_term(k.form, k.tag) for k in toks) if t], n_tokens=len(toks)))
     return [s for s in out if s.text]
-
-
-def nouns(text: str) -> list[str]:
-    """Content nouns, foreign words and numbers in order (used to carry a topic into a follow-up question)."""
-    with _lock:
-        tokens = get_kiwi().tokenize(text)
-    return [t.form for t in tokens if t.tag in ("NNG", "NNP", "SL", "SN", "NR")]

@@ -35,6 +35,29 @@ class Event:
 
 
 @dataclass
+class Collected:
+    """What a whole stream of events carried, for callers that do not show tokens as they come."""
+    answer: Answer | None = None
+    evidence: Evidence | None = None
+    tokens: list[str] = field(default_factory=list)
+    rewritten: str | None = None
+
+
+def collect(events: Iterator[Event]) -> Collected:
+    out = Collected()
+    for ev in events:
+        if ev.kind == "done":
+            out.answer = ev.data
+        elif ev.kind == "evidence":
+            out.evidence = ev.data
+        elif ev.kind == "token":
+            out.tokens.append(ev.data)
+        elif ev.kind == "rewritten":
+            out.rewritten = ev.data
+    return out
+
+
+@dataclass
 class Turn:
     question: str
     answer: str
@@ -199,7 +222,7 @@ _ATTRIBUTE = frozenset({"이름", "날짜", "일자", "시기", "장소", "예�
 def topic(question: str) -> str:
     """The subject phrase of a question, as written: everything before its first topic or subject particle, without
     trailing attribute nouns. "AI 경쟁력 강화 특별위원회는 위원을 몇 명까지 …" → "AI 경쟁력 강화 특별위원회"."""
-    toks = korean.get_kiwi().tokenize(question)
+    toks = korean.tokenize(question)
     # a topic/subject particle right after a noun ("여는" of "AI로 여는" is not one)
     end = next((t.start for prev, t in zip(toks, toks[1:]) if t.tag in ("JX", "JKS")
                 and prev.tag.startswith(("NN", "NR", "SL", "SN", "SH", "XSN", "XR"))), None)
@@ -345,8 +368,4 @@ class Assistant:
 
     def ask(self, question: str, history: list[Turn] | None = None,
             cancel: threading.Event | None = None) -> Answer:
-        answer = None
-        for ev in self.stream(question, history, cancel):
-            if ev.kind == "done":
-                answer = ev.data
-        return answer
+        return collect(self.stream(question, history, cancel)).answer

@@ -105,9 +105,6 @@ def fine_units(text: str, heading: str, max_chars: int) -> list[Unit]:
     return out
 
 
-ORDER_BY_SCORE = True
-
-
 def select_evidence(question: str, hits: list[Hit], budget_chars: int, df: Counter, n_docs: int,
                     is_injection=None, neighbours: int = 1, rank_weight: float = 0.3,
                     max_unit_chars: int = 120) -> Evidence:
@@ -160,9 +157,9 @@ def select_evidence(question: str, hits: list[Hit], budget_chars: int, df: Count
 
     # group into passages: one per (source, page), documents ordered by their best sentence (so [1] holds the
     # sentence most likely to answer), sentences by position
-    doc_rank: dict[str, float] = {}
+    doc_rank: dict[str, float] = {}            # lower is earlier: minus the best sentence score
     for s in chosen.values():
-        doc_rank[s.source] = min(doc_rank.get(s.source, 10**9), -s.score if ORDER_BY_SCORE else s.hit_rank)
+        doc_rank[s.source] = min(doc_rank.get(s.source, 10**9), -s.score)
     ordered = sorted(chosen.values(), key=lambda s: (doc_rank[s.source], s.source, s.page or 0, s.ordinal, s.pos))
     passages: list[Passage] = []
     for s in ordered:
