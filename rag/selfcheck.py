@@ -1,0 +1,204 @@
+"""Self-check of the native parts in child processes: a real 2-token generation with the GGUF, one Korean embedding.
+
+Native code that executes an instruction the CPU or the OS does not allow (AMX tiles in a worker thread, AVX-512 on
+a CPU without it) kills its process with a signal, not an exception. Run in a child, such a crash becomes a message
+that names the component, the signal and the fix, and a non-zero exit, instead of `Illegal instruction` and nothing.
+
+    python -m rag.selfcheck [--json]          # the last step of scripts/setup.sh; `rag doctor` uses the same checks
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from rag.config import PROJECT_ROOT, Config, load_config
+
+PROBE_PROMPT = "서울시는 시민의 안전과 편의를 위해 행정 업무에 인공지능을 도입하고 있습니다. 다음 문장을 이어 쓰십시오:"
+PROBE_SENTENCE = "민원 처리 기간은 접수일로부터 7일 이내이다."
+TIMEOUT_S = 300.0
+# the llama.cpp build setup.sh recorded (scripts/llama_build.py)
+BUILD_STAMP = Path(sys.prefix) / "llama-cpp-build.json"
+
+
+@dataclass
+class CheckResult:
+    component: str                     # "llm" | "embedder"
+    ok: bool
+    seconds: float = 0.0
+    signal: str | None = None          # "SIGILL" when the child was killed by a signal
+    exit_code: int | None = None
+    message: str = ""                  # Korean / English, with the fix, when not ok
+    details: dict = field(default_factory=dict)
+
+
+def _texts() -> dict:
+    with (PROJECT_ROOT / "prompts" / "selfcheck.toml").open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def build_info() -> dict:
+    try:
+        return json.loads(BUILD_STAMP.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+# ------------------------------------------------------------------------------------------------ children
+
+def _child_llm(model: str, threads: int) -> dict:
+    import llama_cpp
+    t0 = time.perf_counter()
+    llm = llama_cpp.Llama(model_path=model, n_ctx=512, n_threads=threads, n_threads_batch=threads, n_batch=512,
+                          verbose=False)
+    load_s = time.perf_counter() - t0
+    tokens = llm.tokenize(PROBE_PROMPT.encode("utf-8"), add_bos=True)
+    t1 = time.perf_counter()
+    llm.eval(tokens)                                   # prefill: the batched matrix kernels on every thread
+    prefill_s = time.perf_counter() - t1
+    out = []
+    t2 = time.perf_counter()
+    for _ in range(2):                                 # decode: two real tokens
+        tok = llm.sample(temp=0.0)
+        out.append(tok)
+        llm.eval([tok])
+    decode_s = time.perf_counter() - t2
+    info = llama_cpp.llama_print_system_info().decode("utf-8", "replace")
+    return {"load_s": round(load_s, 2), "prompt_tokens": len(tokens), "generated_tokens": len(out),
+            "prefill_tok_s": round(len(tokens) / prefill_s, 1), "decode_tok_s": round(len(out) / decode_s, 1),
+            "sample": llm.detokenize(out).decode("utf-8", "replace"), "system_info": info.strip(),
+            "amx_in_use": "AMX" in info.upper(), "name": llm.metadata.get("general.name"),
+            "chat_template": bool(llm.metadata.get("tokenizer.chat_template"))}
+
+
+def _child_embedder(path: str, backend: str) -> dict:
+    import numpy as np
+
+    from index.embed import embed_passages, load_embedder
+    t0 = time.perf_counter()
+    model = load_embedder(path, backend)
+    vec = embed_passages(model, [PROBE_SENTENCE])
+    norm = float(np.linalg.norm(vec[0]))
+    if not np.all(np.isfinite(vec)) or abs(norm - 1.0) > 1e-3:
+        raise RuntimeError(f"embedding is not a finite unit vector (norm {norm:.4f})")
+    return {"dim": int(vec.shape[1]), "norm": round(norm, 5), "seconds": round(time.perf_counter() - t0, 2)}
+
+
+# ------------------------------------------------------------------------------------------------ parent
+
+def _signal_name(returncode: int) -> str | None:
+    if returncode >= 0:
+        return None
+    try:
+        return signal.Signals(-returncode).name
+    except ValueError:
+        return f"signal {-returncode}"
+
+
+def run_child(component: str, argv: list[str], timeout: float = TIMEOUT_S) -> CheckResult:
+    """Run one check's child and turn whatever happened to it (JSON line, exception, signal, hang) into a result."""
+    texts = _texts()
+    label = texts["component"][component]
+    t0 = time.perf_counter()
+    env = dict(os.environ, PYTHONFAULTHANDLER="0")
+    try:
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return CheckResult(component, False, round(time.perf_counter() - t0, 2),
+                           message=texts["timeout"].format(component=label, seconds=int(timeout)))
+    seconds = round(time.perf_counter() - t0, 2)
+    sig = _signal_name(r.returncode)
+    if sig:
+        fix = texts["fix"].get(f"{component}_{sig}") or texts["fix"].get(sig) or texts["fix"]["other"]
+        return CheckResult(component, False, seconds, signal=sig, exit_code=r.returncode,
+                           message=texts["crashed"].format(component=label, signal=sig,
+                                                           meaning=texts["signal"].get(sig, sig), fix=fix))
+    last = (r.stdout.strip().splitlines() or [""])[-1]
+    try:
+        payload = json.loads(last)
+    except ValueError:
+        payload = {"error": (r.stderr.strip().splitlines() or ["no output"])[-1][:300]}
+    if r.returncode != 0 or "error" in payload:
+        return CheckResult(component, False, seconds, exit_code=r.returncode, details=payload,
+                           message=texts["failed"].format(component=label, reason=payload.get("error", "?")))
+    return CheckResult(component, True, seconds, exit_code=0, details=payload)
+
+
+def child_argv(component: str, cfg: Config) -> list[str]:
+    from rag import models
+    if component == "llm":
+        return [sys.executable, "-m", "rag.selfcheck", "--child", "llm", "--model", str(models.generator_path(cfg)),
+                "--threads", str(cfg.n_threads)]
+    return [sys.executable, "-m", "rag.selfcheck", "--child", "embedder", "--model",
+            str(models.embedder_path(cfg)), "--backend", cfg.embed_backend]
+
+
+def check_generation(cfg: Config) -> CheckResult:
+    return run_child("llm", child_argv("llm", cfg))
+
+
+def check_embedding(cfg: Config) -> CheckResult:
+    return run_child("embedder", child_argv("embedder", cfg))
+
+
+def run_all(cfg: Config) -> list[CheckResult]:
+    out = []
+    if not cfg.llm_url:                                   # a remote generator is checked by rag doctor over HTTP
+        out.append(check_generation(cfg))
+    out.append(check_embedding(cfg))
+    return out
+
+
+def _child_main(a: argparse.Namespace) -> int:
+    try:
+        payload = _child_llm(a.model, a.threads) if a.child == "llm" else _child_embedder(a.model, a.backend)
+    except Exception as e:                                 # noqa: BLE001 - reported to the parent as JSON
+        print(json.dumps({"error": f"{type(e).__name__}: {e}"}, ensure_ascii=False))
+        return 1
+    print(json.dumps(payload, ensure_ascii=False))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m rag.selfcheck")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--config")
+    p.add_argument("--child", choices=("llm", "embedder"), help=argparse.SUPPRESS)
+    p.add_argument("--model", help=argparse.SUPPRESS)
+    p.add_argument("--threads", type=int, default=2, help=argparse.SUPPRESS)
+    p.add_argument("--backend", default="torch", help=argparse.SUPPRESS)
+    a = p.parse_args(argv)
+    if a.child:
+        return _child_main(a)
+    from rag.models import ModelProvisionError
+    texts = _texts()
+    try:
+        results = run_all(load_config(a.config))
+    except ModelProvisionError as e:
+        print(f"오류 / error: {e}", file=sys.stderr)
+        return 2
+    ok = all(r.ok for r in results)
+    if a.json:
+        print(json.dumps({"ok": ok, "build": build_info(), "checks": [asdict(r) for r in results]},
+                         ensure_ascii=False))
+    for r in results:
+        if r.ok:
+            d = r.details
+            extra = (f"prefill {d['prefill_tok_s']} tok/s, decode {d['decode_tok_s']} tok/s, AMX {d['amx_in_use']}"
+                     if r.component == "llm" else f"dim {d['dim']}")
+            print(texts["passed"].format(component=texts["component"][r.component], seconds=r.seconds, extra=extra),
+                  file=sys.stderr if a.json else sys.stdout)
+        else:
+            print(r.message, file=sys.stderr)
+    return 0 if ok else 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())
