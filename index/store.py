@@ -67,6 +67,7 @@ class UpdateReport:
     errors: list[LoadError] = field(default_factory=list)
     chunks_total: int = 0
     chunks_embedded: int = 0
+    faiss_rebuilt: bool = False      # the configured FAISS kind differed from the index's: rebuilt from vectors
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -366,7 +367,10 @@ def update_index(index_dir: Path, paths: list[str | Path], embedder, embedder_pa
                                   new_vecs]).astype(np.float32)
         report.chunks_total = len(chunks)
         report.chunks_embedded = len(new_chunks)
-        changed_anything = bool(report.added or report.changed or report.removed or rebuild or old is None)
+        # a new FAISS kind is a change too: the index is rebuilt from the stored vectors, nothing is re-embedded
+        report.faiss_rebuilt = bool(old is not None and old.manifest.get("faiss") != faiss_kind)
+        changed_anything = bool(report.added or report.changed or report.removed or rebuild or old is None
+                                or report.faiss_rebuilt)
         t0 = time.perf_counter()
         if changed_anything:
             manifest = {"format": FORMAT_VERSION, "project_version": __version__, **expected,

@@ -322,6 +322,7 @@ class Assistant:
         warnings = [self.prompts.msg("warn_injection_in_evidence", source=display_source(src))
                     for src in dict.fromkeys(src for src, _ in ev.dropped_injection)]
         stats = Stats()
+        truncated = False
         if self.insufficient(ev, hits):
             text, refused, cites = self.prompts.messages["refusal"], True, []
             timings.update(ttft_ms=0.0, prompt_tokens=0, completion_tokens=0)
@@ -354,6 +355,9 @@ class Assistant:
                         warnings.append(self.prompts.msg("warn_auto_citation", n=best.n))
                     else:
                         warnings.append(self.prompts.msg("warn_no_citation"))
+            truncated = stats.finish_reason == "length"
+            if truncated and not refused:
+                warnings.append(self.prompts.msg("warn_truncated", max_tokens=self.cfg.max_tokens))
             timings.setdefault("ttft_ms", (time.perf_counter() - t0) * 1000)
             timings.update(queue_wait_ms=stats.queue_wait_ms, generate_ms=stats.total_ms,
                            prompt_tokens=stats.prompt_tokens, completion_tokens=stats.completion_tokens)
@@ -364,7 +368,8 @@ class Assistant:
                                                                                     for t in pii)))
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         yield Event("done", Answer(question=question, text=text, citations=cites, refused=refused,
-                                   warnings=warnings, timings=timings, rewritten_question=rewritten))
+                                   warnings=warnings, timings=timings, rewritten_question=rewritten,
+                                   truncated=truncated))
 
     def ask(self, question: str, history: list[Turn] | None = None,
             cancel: threading.Event | None = None) -> Answer:

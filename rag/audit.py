@@ -2,6 +2,7 @@
 before it is written (whatever the user chose to send), and findings are stored as types, never values."""
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import threading
@@ -12,6 +13,9 @@ from pathlib import Path
 from rag import guard
 
 _lock = threading.Lock()
+_start_lock = threading.Lock()
+_start_seq = itertools.count(1)      # per server process: the order requests started in
+_BOOT = uuid.uuid4().hex[:8]         # names this process in start records (sequence numbers restart)
 
 
 def _masked(text: str | None) -> str | None:
@@ -32,17 +36,31 @@ class AuditLog:
             finally:
                 os.close(fd)
 
+    def record_start(self, request_id: str, channel: str = "api") -> int:
+        """A request arrived, before any work: its opaque id (no question text), the server process (`boot`) and
+        its sequence number there, taken under a lock with the monotonic clock, so the order the server started
+        requests in can be checked against the order clients sent them (eval/load.py). Returns the number."""
+        with _start_lock:
+            seq = next(_start_seq)
+            self._write({"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "kind": "ask_start", "channel": channel,
+                         "request_id": request_id, "boot": _BOOT, "seq": seq,
+                         "mono_ms": round(time.monotonic() * 1000, 1)})
+        return seq
+
     def record_answer(self, question: str, findings, answer, *, masked: bool, acknowledged: bool = False,
-                      channel: str = "ui", session: str | None = None) -> str:
+                      channel: str = "ui", session: str | None = None, error: str | None = None,
+                      request_id: str | None = None) -> str:
         rid = uuid.uuid4().hex[:12]
         self._write({
             "id": rid, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "kind": "ask", "channel": channel,
+            "request_id": request_id,
             "session": session, "question_masked": _masked(question),
             "rewritten_masked": _masked(getattr(answer, "rewritten_question", None)),
             "finding_types": sorted({f.type for f in findings}), "sent_masked": masked,
             "acknowledged_warning": acknowledged, "refused": getattr(answer, "refused", None),
             "cited_sources": [{"source": c.source, "page": c.page} for c in getattr(answer, "citations", [])],
-            "warnings": len(getattr(answer, "warnings", [])),
+            "warnings": len(getattr(answer, "warnings", [])), "truncated": getattr(answer, "truncated", None),
+            "error": _masked(error),
             "timings": {k: round(v, 1) if isinstance(v, float) else v for k, v in getattr(answer, "timings", {}).items()},
         })
         return rid

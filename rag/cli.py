@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import threading
 from dataclasses import asdict
@@ -94,6 +95,9 @@ def cmd_index(cfg: Config, args) -> int:
         print(f"색인: {cfg.resolved_index_dir}")
         print(f"  추가 {len(report.added)} · 변경 {len(report.changed)} · 그대로 {len(report.unchanged)} · "
               f"삭제 {len(report.removed)} · 청크 {report.chunks_total} (새로 임베딩 {report.chunks_embedded})")
+        if report.faiss_rebuilt:
+            print(f"  FAISS 색인을 '{cfg.faiss_kind}' 방식으로 다시 만들었습니다 (임베딩은 그대로) / "
+                  f"FAISS rebuilt as '{cfg.faiss_kind}' from the stored vectors")
         for e in report.errors:
             print(f"  실패: {e.source} — {e.reason}")
     if report.errors:
@@ -134,22 +138,46 @@ def cmd_search(cfg: Config, args) -> int:
 
 def answer_json(a, id_=None) -> dict:
     return {"id": id_, "question": a.question, "rewritten_question": a.rewritten_question, "answer": a.text,
-            "refused": a.refused,
+            "refused": a.refused, "truncated": a.truncated,
             "citations": [{"n": c.n, "source": c.source, "page": c.page, "section": c.section, "text": c.text}
                           for c in a.citations],
             "warnings": a.warnings,
             "timings": {k: (round(v, 1) if isinstance(v, float) else v) for k, v in a.timings.items()}}
 
 
+def _print_answer(answer, streamed: str, prompts) -> None:
+    """After a streamed answer: say what was decided. The screen must never end on text the checks replaced."""
+    refused = prompts.msg("cli_refused")
+    if streamed.strip():
+        sys.stdout.write("\n")
+        if answer.refused:
+            from rag.answer import is_refusal
+            if not is_refusal(streamed, prompts):      # the model wrote an answer that the checks withheld
+                print(prompts.msg("cli_withdrawn"))
+            print(f"{refused} {answer.text}")
+        elif answer.text.strip() != streamed.strip():
+            print(prompts.msg("cli_final"))
+            print(answer.text)
+    else:
+        print(f"{refused} {answer.text}" if answer.refused else answer.text)
+    for c in answer.citations:
+        loc = f" {c.page}쪽" if c.page else ""
+        print(f"  [{c.n}] {c.source}{loc}: {c.text[:160]}")
+    for w in answer.warnings:
+        print(f"  ※ {w}")
+
+
 def cmd_ask(cfg: Config, args) -> int:
     from rag import guard
     from rag.audit import AuditLog
+    from rag.generate import GeneratorError
     from rag.runtime import open_assistant
     if not args.batch and not args.question:
         return _fail("질문을 입력하거나 --batch FILE을 지정하세요 / give a QUESTION or --batch FILE")
     rows = _read_jsonl(args.batch, ("id", "question")) if args.batch else [{"id": None, "question": args.question}]
     assistant = open_assistant(cfg)
     audit = AuditLog(cfg.log_dir / "audit.jsonl")
+    failed = 0
     for row in rows:
         findings = guard.scan(row["question"])
         if guard.has_blocking(findings):
@@ -159,27 +187,38 @@ def cmd_ask(cfg: Config, args) -> int:
                  + (" (--mask로 가려서 보낼 수 있습니다)" if not args.mask else " → 가려서 보냅니다"))
         question = guard.mask(row["question"], findings) if args.mask else row["question"]
         stream = not args.json and not args.batch
-        answer = None
-        for ev in assistant.stream(question, cancel=threading.Event()):
-            if ev.kind == "token" and stream:
-                sys.stdout.write(ev.data)
-                sys.stdout.flush()
-            elif ev.kind == "rewritten" and stream:
-                _err(f"(다시 쓴 질문: {ev.data})")
-            elif ev.kind == "done":
-                answer = ev.data
+        answer, streamed = None, []
+        try:
+            for ev in assistant.stream(question, cancel=threading.Event()):
+                if ev.kind == "token":
+                    streamed.append(ev.data)
+                    if stream:
+                        sys.stdout.write(ev.data)
+                        sys.stdout.flush()
+                elif ev.kind == "rewritten" and stream:
+                    _err(f"(다시 쓴 질문: {ev.data})")
+                elif ev.kind == "done":
+                    answer = ev.data
+        except GeneratorError as e:
+            failed += 1
+            # the reason names the generator's error class, never the question (it may hold personal data)
+            audit.record_answer(row["question"], findings, None, masked=args.mask, channel="cli", error=str(e))
+            if stream and streamed:
+                sys.stdout.write("\n")
+            if args.json:
+                _out({"id": row["id"], "question": guard.mask(row["question"], findings), "error": str(e),
+                      "kind": "GeneratorError"})
+            _err(f"오류 / error [{row['id'] or '-'}]: " + assistant.prompts.msg("cli_generation_failed", reason=e))
+            continue
         audit.record_answer(row["question"], findings, answer, masked=args.mask, channel="cli")
         if args.json:
             _out(answer_json(answer, row["id"]))
+        elif stream:
+            _print_answer(answer, "".join(streamed), assistant.prompts)
         else:
-            if stream:
-                sys.stdout.write("\n")
-            print(("[거절] " if answer.refused else "") + answer.text if not stream else "")
-            for c in answer.citations:
-                loc = f" {c.page}쪽" if c.page else ""
-                print(f"  [{c.n}] {c.source}{loc}: {c.text[:160]}")
-            for w in answer.warnings:
-                print(f"  ※ {w}")
+            _print_answer(answer, "", assistant.prompts)
+    if failed:
+        return EXIT_FAIL if failed == len(rows) else EXIT_PARTIAL
     return EXIT_OK
 
 
@@ -268,12 +307,13 @@ COMMANDS = {"doctor": cmd_doctor, "index": cmd_index, "search": cmd_search, "ask
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from index.store import IndexError_
+    from rag.generate import GeneratorError
     from rag.models import ModelProvisionError
     from rag.prompting import PromptError
     try:
         cfg = load_config(args.config, index_dir=args.index)
         return COMMANDS[args.cmd](cfg, args)
-    except (ModelProvisionError, IndexError_, PromptError, ValueError) as e:
+    except (ModelProvisionError, IndexError_, PromptError, GeneratorError, ValueError) as e:
         if getattr(args, "json", False):
             _out({"error": str(e), "kind": type(e).__name__})
         _err(f"오류 / error: {e}")
@@ -281,6 +321,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("중단됨 / interrupted")
         return 130
+    except Exception as e:                         # noqa: BLE001 - no traceback reaches a user
+        if os.environ.get("RAG_DEBUG"):
+            raise
+        # the class name only: an exception's text may quote the user's input (personal data)
+        msg = (f"예기치 못한 오류 / unexpected error: {type(e).__name__}. "
+               f"자세한 내용은 RAG_DEBUG=1로 다시 실행하십시오 / rerun with RAG_DEBUG=1 for details")
+        if getattr(args, "json", False):
+            _out({"error": msg, "kind": type(e).__name__})
+        _err(msg)
+        return EXIT_FAIL
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ class Stats:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cancelled: bool = False
+    finish_reason: str | None = None      # "stop" | "length" (cut at max_tokens) | None (cancelled or unknown)
     extra: dict = field(default_factory=dict)
 
 
@@ -80,7 +81,9 @@ class LlamaCppGenerator:
                 first = True
                 n = 0
                 for part in stream:
-                    delta = part["choices"][0].get("delta", {}).get("content") or ""
+                    choice = part["choices"][0]
+                    stats.finish_reason = choice.get("finish_reason") or stats.finish_reason
+                    delta = choice.get("delta", {}).get("content") or ""
                     if delta:
                         if first:
                             stats.ttft_ms = (time.perf_counter() - t0) * 1000
@@ -166,6 +169,7 @@ class OpenAIGenerator:
                         stats.prompt_tokens = part["usage"].get("prompt_tokens", 0)
                         stats.completion_tokens = part["usage"].get("completion_tokens", n)
                     for choice in part.get("choices") or []:
+                        stats.finish_reason = choice.get("finish_reason") or stats.finish_reason
                         delta = (choice.get("delta") or {}).get("content") or ""
                         if delta:
                             if not n:

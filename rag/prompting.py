@@ -23,6 +23,8 @@ MESSAGES = {
     "refusal": set(), "refusal_variants": None, "ai_notice": set(), "ai_label": set(), "no_evidence": set(),
     "warn_no_citation": set(), "warn_unsupported": set(), "warn_auto_citation": {"n"}, "warn_dropped_citation": {"n"}, "warn_injection_in_evidence": {"source"},
     "warn_pii_in_answer": {"types"}, "history_user": {"text"}, "history_assistant": {"text"},
+    "warn_truncated": {"max_tokens"}, "cli_withdrawn": set(), "cli_final": set(), "cli_refused": set(),
+    "cli_generation_failed": {"reason"},
 }
 
 

@@ -63,6 +63,7 @@ class Answer:
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     rewritten_question: str | None = None
+    truncated: bool = False          # the generator stopped at max_tokens: the answer may be cut mid-sentence
 
 
 @dataclass
