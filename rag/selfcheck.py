@@ -105,21 +105,22 @@ def _signal_name(returncode: int) -> str | None:
 def run_child(component: str, argv: list[str], timeout: float = TIMEOUT_S) -> CheckResult:
     """Run one check's child and turn whatever happened to it (JSON line, exception, signal, hang) into a result."""
     texts = _texts()
-    label = texts["component"][component]
+    label = texts["component"][component]            # {"ko": ..., "en": ...}
     t0 = time.perf_counter()
     env = dict(os.environ, PYTHONFAULTHANDLER="0")
     try:
         r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         return CheckResult(component, False, round(time.perf_counter() - t0, 2),
-                           message=texts["timeout"].format(component=label, seconds=int(timeout)))
+                           message=texts["timeout"].format(**label, seconds=int(timeout)))
     seconds = round(time.perf_counter() - t0, 2)
     sig = _signal_name(r.returncode)
     if sig:
         fix = texts["fix"].get(f"{component}_{sig}") or texts["fix"].get(sig) or texts["fix"]["other"]
+        meaning = texts["signal"].get(sig, {"ko": sig, "en": sig})
         return CheckResult(component, False, seconds, signal=sig, exit_code=r.returncode,
-                           message=texts["crashed"].format(component=label, signal=sig,
-                                                           meaning=texts["signal"].get(sig, sig), fix=fix))
+                           message=texts["crashed"].format(**label, signal=sig, meaning_ko=meaning["ko"],
+                                                           meaning_en=meaning["en"], fix=fix))
     last = (r.stdout.strip().splitlines() or [""])[-1]
     try:
         payload = json.loads(last)
@@ -127,7 +128,7 @@ def run_child(component: str, argv: list[str], timeout: float = TIMEOUT_S) -> Ch
         payload = {"error": (r.stderr.strip().splitlines() or ["no output"])[-1][:300]}
     if r.returncode != 0 or "error" in payload:
         return CheckResult(component, False, seconds, exit_code=r.returncode, details=payload,
-                           message=texts["failed"].format(component=label, reason=payload.get("error", "?")))
+                           message=texts["failed"].format(**label, reason=payload.get("error", "?")))
     return CheckResult(component, True, seconds, exit_code=0, details=payload)
 
 
@@ -193,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             d = r.details
             extra = (f"prefill {d['prefill_tok_s']} tok/s, decode {d['decode_tok_s']} tok/s, AMX {d['amx_in_use']}"
                      if r.component == "llm" else f"dim {d['dim']}")
-            print(texts["passed"].format(component=texts["component"][r.component], seconds=r.seconds, extra=extra),
+            print(texts["passed"].format(**texts["component"][r.component], seconds=r.seconds, extra=extra),
                   file=sys.stderr if a.json else sys.stdout)
         else:
             print(r.message, file=sys.stderr)

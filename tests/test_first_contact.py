@@ -196,3 +196,28 @@ def test_prompts_ship_in_the_wheel(tmp_path):
         if f.suffix in (".txt", ".toml"):
             assert f"prompts/{f.name}" in names, f.name
     assert "ui/texts.toml" in names
+
+
+def _native_wheel() -> Path | None:
+    key = llama_build.build_key(llama_build.cmake_args("native", llama_build.cpu_flags()))
+    found = sorted((llama_build.wheel_cache() / f"{llama_build.VERSION}-native-{key}").glob("*.whl"))
+    return found[0] if found else None
+
+
+@pytest.mark.skipif("amx_tile" not in llama_build.cpu_flags(), reason="this CPU does not report AMX")
+def test_on_an_amx_cpu_the_native_build_crashes_and_the_selfcheck_says_so(tmp_path, base_cfg):
+    """The reproduction behind the build flags: pip's default (-march=native) build, loaded by the same Python
+    package, dies with SIGILL at the first generation here, and the self-check names it. Needs the native wheel in
+    the build cache (`python scripts/llama_build.py wheel --variant native`, ~5 min; eval/bench_llama_build.py
+    makes it)."""
+    wheel = _native_wheel()
+    if wheel is None:
+        pytest.skip("the native build is not in the build cache (python scripts/llama_build.py wheel --variant native)")
+    with zipfile.ZipFile(wheel) as zf:
+        zf.extractall(tmp_path, [n for n in zf.namelist() if n.startswith("llama_cpp/lib/")])
+    lib = tmp_path / "llama_cpp" / "lib"
+    assert llama_build.amx_instructions(lib / "libggml-cpu.so"), "the native build should hold AMX code here"
+    out = subprocess.run([sys.executable, "-m", "rag.selfcheck"], capture_output=True, text=True, timeout=600,
+                         env=_env(base_cfg, LLAMA_CPP_LIB_PATH=lib))
+    assert out.returncode == 3, (out.returncode, out.stderr[-2000:])
+    assert "SIGILL" in out.stderr and "llama.cpp" in out.stderr and "Traceback" not in out.stderr
