@@ -206,6 +206,14 @@ def verify(python: str, variant: str | None = None) -> str | None:
     return None
 
 
+def _stamped_variant(python: str) -> str | None:
+    try:
+        v = json.loads(stamp_path(python).read_text()).get("variant")
+    except (OSError, ValueError):
+        return None
+    return v if v in VARIANTS and v != "native" else None
+
+
 def ensure(python: str, variant: str) -> None:
     reason = verify(python, variant)
     if reason is None:
@@ -249,7 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         if a.variant == "native":
             raise SystemExit("the native variant is for benchmarks only: it crashes on CPUs that report AMX")
-        ensure(a.python, a.variant or DEFAULT_VARIANT)
+        # sticky: a machine set up once with RAG_LLAMA_VARIANT=avx2 keeps that build on the next setup run
+        ensure(a.python, a.variant or _stamped_variant(a.python) or DEFAULT_VARIANT)
     return 0
 
 
