@@ -109,4 +109,29 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
         if key in env:
             values[name] = env[key]
     values.update({k: v for k, v in overrides.items() if v is not None})
-    return Config(**{k: _coerce(fields[k], v) for k, v in values.items()})
+    coerced = {}
+    for k, v in values.items():
+        try:
+            coerced[k] = _coerce(fields[k], v)
+        except (TypeError, ValueError):
+            raise ValueError(f"설정 {k}의 값이 {fields[k].type} 형식이 아닙니다 / config {k}: not a valid "
+                             f"{fields[k].type}: {v!r}") from None
+    cfg = Config(**coerced)
+    validate(cfg)
+    return cfg
+
+
+# settings whose values are names: a typo fails here, naming the key and the allowed values, not at the first question
+CHOICES = {"fusion": ("linear", "rrf", "bm25", "dense"), "faiss_kind": ("flat", "hnsw"),
+           "embed_backend": ("torch", "onnx")}
+POSITIVE = ("n_ctx", "n_threads", "max_tokens", "embed_batch_size", "chunk_tokens", "top_k", "candidates",
+            "evidence_chars")
+
+
+def validate(cfg: Config) -> None:
+    for key, allowed in CHOICES.items():
+        if getattr(cfg, key) not in allowed:
+            raise ValueError(f"설정 {key} = {getattr(cfg, key)!r}: 허용 값 / allowed values: {', '.join(allowed)}")
+    for key in POSITIVE:
+        if getattr(cfg, key) <= 0:
+            raise ValueError(f"설정 {key} = {getattr(cfg, key)!r}: 0보다 커야 합니다 / must be > 0")

@@ -221,3 +221,16 @@ def test_on_an_amx_cpu_the_native_build_crashes_and_the_selfcheck_says_so(tmp_pa
                          env=_env(base_cfg, LLAMA_CPP_LIB_PATH=lib))
     assert out.returncode == 3, (out.returncode, out.stderr[-2000:])
     assert "SIGILL" in out.stderr and "llama.cpp" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("env, key", [({"RAG_FUSION": "hybird"}, "fusion"), ({"RAG_FAISS_KIND": "ivf"}, "faiss_kind"),
+                                      ({"RAG_EMBED_BACKEND": "cuda"}, "embed_backend"),
+                                      ({"RAG_N_CTX": "lots"}, "n_ctx"), ({"RAG_TOP_K": "0"}, "top_k")])
+def test_a_bad_setting_fails_at_load_naming_the_key(env, key, tmp_path):
+    from rag.config import load_config
+    with pytest.raises(ValueError) as info:
+        load_config(env=env)
+    assert key in str(info.value)
+    # and through the CLI: before any model is loaded, no traceback
+    out = rag(["--index", str(tmp_path), "search", "질문"], {**os.environ, **env})
+    assert out.returncode == 2 and key in out.stderr and "Traceback" not in out.stderr
