@@ -546,7 +546,7 @@ class _SyntheticChunks:
     """len() and indexing like the chunk list, without a million objects (chunk text plays no part in timing)."""
 
     def __init__(self, n: int):
-        from rag.records import Chunk
+        from index.records import Chunk
         self.n = n
         self.chunk = Chunk(id="synthetic:0", source="synthetic", text="", page=None, section="", ordinal=0)
 

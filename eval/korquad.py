@@ -21,7 +21,7 @@ import re
 import shutil
 from pathlib import Path
 
-from rag.models import sha256_file
+from index.records import sha256_file
 
 LOADER_VERSION = "1"
 CREDIT = ("KorQuAD 1.0 dev (LG CNS), CC BY-ND 2.0 KR, https://korquad.github.io/ — "

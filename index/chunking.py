@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 
 from index.korean import Sentence, split_sentences
-from rag.records import Chunk, Document
+from index.records import Chunk, Document
 
 # "Ⅰ. 개요", "1. 추진 배경", "가. 사업 내용", "제3조(목적)", "□ 추진 현황", "## 제목"
 _HEADING = re.compile(r"^\s*(?:#{1,6}\s+|[IVXⅠ-Ⅻ]+\.\s*|\d{1,2}\.\s+|[가-하]\.\s+|제\d+(?:조|장|절)|[□■◆◇▶]\s*)")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from index.chunking import is_heading
 from index.normalize import normalize_text
-from rag.records import Document, LoadError, Section
+from index.records import Document, LoadError, Section
 
 # User-facing reasons (Korean); kept together so they can move to prompts/.
 MESSAGES = {

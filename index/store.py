@@ -29,11 +29,19 @@ import numpy as np
 from index import korean
 from index.chunking import chunk_document
 from index.embed import Progress, describe, embed_passages
-from rag import __version__
-from rag.models import sha256_file as file_sha256
-from rag.records import Chunk, LoadError
+from index.records import Chunk, LoadError
+from index.records import sha256_file as file_sha256
 
 FORMAT_VERSION = 1
+
+
+def project_version() -> str:
+    """The installed project's version, from its package metadata (index/ imports nothing of the online layer)."""
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("seoul-policy-rag")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 class IndexError_(RuntimeError):
@@ -373,7 +381,7 @@ def update_index(index_dir: Path, paths: list[str | Path], embedder, embedder_pa
                                 or report.faiss_rebuilt)
         t0 = time.perf_counter()
         if changed_anything:
-            manifest = {"format": FORMAT_VERSION, "project_version": __version__, **expected,
+            manifest = {"format": FORMAT_VERSION, "project_version": project_version(), **expected,
                         "embedder": emb, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                         "versions": library_versions(), "files": new_files, "chunks": len(chunks)}
             write_generation(index_dir, manifest, chunks, terms, vectors, faiss_kind)

@@ -41,7 +41,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.models import ModelProvisionError, sha256_file
+from index.records import sha256_file
+from rag.errors import ModelProvisionError
 
 
 # User-facing messages (Korean, then English). Kept in one table so they can move to prompts/ later.

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.models import ModelProvisionError
+from rag.errors import GeneratorError, ModelProvisionError
 
 Messages = list[dict[str, str]]
 
@@ -32,10 +32,6 @@ class Stats:
     cancelled: bool = False
     finish_reason: str | None = None      # "stop" | "length" (cut at max_tokens) | None (cancelled or unknown)
     extra: dict = field(default_factory=dict)
-
-
-class GeneratorError(RuntimeError):
-    pass
 
 
 _DONE = object()

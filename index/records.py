@@ -1,0 +1,47 @@
+"""Records of the offline path, files → index (see ../shared/DESIGN.md). The online records are in rag/records.py."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Section:
+    """A page (PDF) or a section/paragraph group (HWP, DOCX, HTML, text) of a document."""
+    text: str
+    page: int | None = None          # 1-based page number where the format has pages
+    heading: str = ""                # nearest heading, "" when unknown
+
+
+@dataclass
+class Document:
+    source: str                      # file path as given to the indexer
+    title: str
+    sections: list[Section]
+    format: str = ""                 # "txt", "pdf", "hwp", ...
+
+
+@dataclass
+class LoadError:
+    """A file that could not be indexed: the user sees the file name and the reason (Korean)."""
+    source: str
+    reason: str
+
+
+@dataclass
+class Chunk:
+    id: str                          # stable id: "<file-hash[:12]>:<n>"
+    source: str
+    text: str
+    page: int | None = None
+    section: str = ""                # heading
+    ordinal: int = 0                 # position inside its document
+
+
+def sha256_file(path, chunk: int = 1 << 22) -> str:
+    """Content hash of a file, read in blocks: index keys, model checks and dataset stamps all use this one."""
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
