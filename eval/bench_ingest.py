@@ -199,7 +199,8 @@ def phase_export(work: Work, cfg) -> None:
 
 def phase_ingest(work: Work, cfg, corpus: str, backend: str) -> None:
     from index import korean
-    from index.store import current_generation, read_chunks, update_index
+    from index.store import current_generation, read_chunks
+    from rag.runtime import index_files
     opts = work.options()
     if corpus == "seed":
         paths = [seed_corpus()]
@@ -224,10 +225,7 @@ def phase_ingest(work: Work, cfg, corpus: str, backend: str) -> None:
             log(f"  {corpus}/{backend} {stage} {done}/{total}" + (f", eta {eta:.0f} s" if stage == "embed" else ""))
 
     log(f"ingest {corpus} ({len(files)} files, {input_bytes / 1e6:.2f} MB) with {backend}")
-    rep = update_index(index_dir, paths, model, work.model_dir(), chunk_tokens=cfg.chunk_tokens,
-                       overlap=cfg.chunk_overlap_sentences, faiss_kind=cfg.faiss_kind,
-                       max_bytes=int(cfg.max_file_mb * 2**20), batch_size=cfg.embed_batch_size, rebuild=True,
-                       progress=progress)
+    rep = index_files(cfg, paths, model, work.model_dir(), index_dir=index_dir, rebuild=True, progress=progress)
     if rep.errors:
         raise RuntimeError(f"ingest errors: {[e.source for e in rep.errors]}")
     gen = current_generation(index_dir)
@@ -368,7 +366,7 @@ def phase_recall(work: Work, cfg) -> None:
     from index import korean
     from index.embed import embed_queries
     from index.store import load_index
-    from rag.retrieve import Retriever
+    from rag.runtime import make_retriever
     opts = work.options()
     ds, corpus, files = korquad_subset(cfg, opts["korquad_files"])
     names = {f.name for f in files}
@@ -396,7 +394,7 @@ def phase_recall(work: Work, cfg) -> None:
         for fusion in ("bm25", "dense", "linear"):
             if fusion == "bm25" and b != "torch":
                 continue                                    # no vectors involved: identical by construction
-            r = Retriever(index, None, fusion, cfg.fusion_weight_bm25, cfg.candidates)
+            r = make_retriever(cfg, index, None, fusion)
             rows = [retrieval_item_scores(item, r._fuse(item["question"], v, depth), corpus)["scores"]
                     for item, v in zip(items, qvecs[b])]
             out["metrics"][f"{fusion}/{b}"] = metrics.mean_dicts(rows)
@@ -562,7 +560,7 @@ def phase_scale_query(work: Work, cfg, n: int) -> None:
     import faiss
     from index import korean
     from index.store import Index
-    from rag.retrieve import Retriever
+    from rag.runtime import make_retriever
     src = work.scale / str(n)
     korean.get_kiwi()
     rss0 = rss_mb()
@@ -590,7 +588,7 @@ def phase_scale_query(work: Work, cfg, n: int) -> None:
             hnsw = faiss.read_index(str(src / "dense-hnsw.faiss"))
         index.dense = hnsw if kind == "hnsw" else flat
         faiss.omp_set_num_threads(threads or default_threads)
-        r = Retriever(index, None, fusion, cfg.fusion_weight_bm25, cfg.candidates)
+        r = make_retriever(cfg, index, None, fusion)
         for q, v in list(zip(questions, qvecs))[:3]:
             r._fuse(q, v, cfg.top_k)                                # warm-up
         ms = []

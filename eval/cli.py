@@ -216,13 +216,12 @@ def cmd_answers(cfg: Config, args) -> int:
     from eval import report as rep
     from eval.data import eval_home, open_eval_index, resolve_dataset
     from eval.runs import RunLog, run_answers, summarize_answers, with_referents
-    from rag.retrieve import Retriever
-    from rag.runtime import open_assistant, open_generator
+    from rag.runtime import make_retriever, open_assistant, open_generator
     ds = resolve_dataset(args.dataset, "answers", cfg)
     corpus = _corpus_for(args, ds)
     budgets = args.budgets or [cfg.evidence_chars]
     index, embedder, emb_path, index_dir, _ = open_eval_index(cfg, corpus, _progress())
-    retriever = Retriever(index, embedder, cfg.fusion, cfg.fusion_weight_bm25, cfg.candidates)
+    retriever = make_retriever(cfg, index, embedder)
     items = with_referents(ds.items, args.limit)
     name = args.name or f"answers-{ds.name}"
     gen_info = rep.generator_info(cfg, hash_custom=True)

@@ -121,22 +121,17 @@ def corpus_index_dir(cfg: Config, corpus: Path, expected: dict) -> Path:
 def open_eval_index(cfg: Config, corpus: Path | None, progress=None):
     """(index, embedder, embedder path, index dir, update report or None). With `corpus`, the directory is
     (incrementally) indexed into its cache dir first; without, cfg's index is used as it is."""
-    from index.embed import describe
-    from index.store import expected_settings, load_index, update_index
-    from rag.runtime import open_embedder
+    from index.store import load_index
+    from rag.runtime import expected_index, index_files, open_embedder
     embedder, emb_path = open_embedder(cfg)
-    expected = expected_settings(describe(embedder, emb_path), cfg.chunk_tokens, cfg.chunk_overlap_sentences,
-                                 cfg.faiss_kind)
+    expected = expected_index(cfg, embedder, emb_path)
     report = None
     if corpus is not None:
         corpus = Path(corpus)
         if not corpus.is_dir():
             raise ValueError(f"코퍼스 폴더가 없습니다 / corpus directory not found: {corpus}")
         index_dir = corpus_index_dir(cfg, corpus, expected)
-        report = update_index(index_dir, [corpus], embedder, emb_path, chunk_tokens=cfg.chunk_tokens,
-                              overlap=cfg.chunk_overlap_sentences, faiss_kind=cfg.faiss_kind,
-                              max_bytes=int(cfg.max_file_mb * 2**20), batch_size=cfg.embed_batch_size,
-                              prune=True, progress=progress)
+        report = index_files(cfg, [corpus], embedder, emb_path, index_dir=index_dir, prune=True, progress=progress)
     else:
         index_dir = cfg.resolved_index_dir
     return load_index(index_dir, expected), embedder, emb_path, index_dir, report

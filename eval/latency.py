@@ -76,7 +76,7 @@ def retrieval_latency(index, embedder, retriever, questions: list[str], rounds: 
 
 def ingest_throughput(cfg: Config, index, embedder, emb_path, n_chunks: int, corpus: Path | None) -> dict:
     from index.embed import embed_passages
-    from index.store import update_index
+    from rag.runtime import index_files
     texts = [c.text for c in index.chunks[:n_chunks]]
     out: dict = {"chunks": len(texts)}
     if not texts:
@@ -91,9 +91,7 @@ def ingest_throughput(cfg: Config, index, embedder, emb_path, n_chunks: int, cor
     out["embed_overhead_ratio"] = out["raw_encode_chunks_per_s"] / out["pipeline_embed_chunks_per_s"]
     if corpus is not None:
         with tempfile.TemporaryDirectory(prefix="rag-ingest-") as tmp:
-            rep = update_index(Path(tmp) / "index", [corpus], embedder, emb_path, chunk_tokens=cfg.chunk_tokens,
-                               overlap=cfg.chunk_overlap_sentences, faiss_kind=cfg.faiss_kind,
-                               batch_size=cfg.embed_batch_size)
+            rep = index_files(cfg, [corpus], embedder, emb_path, index_dir=Path(tmp) / "index")
         out["full_ingest"] = {"files": len(rep.added), "chunks": rep.chunks_total,
                               "chunks_per_s": rep.chunks_total / max(rep.timings["total_s"], 1e-9),
                               "timings_s": {k: round(v, 3) for k, v in rep.timings.items()}}
@@ -156,12 +154,11 @@ def run_latency(cfg: Config, ds, corpus: Path | None, *, limit: int = 10, cache:
     from eval.data import open_eval_index
     from eval.runs import progress_bar
     from rag.generate import LlamaCppGenerator
-    from rag.retrieve import Retriever
-    from rag.runtime import open_assistant, open_generator
+    from rag.runtime import make_retriever, open_assistant, open_generator
     index, embedder, emb_path, index_dir, _ = open_eval_index(cfg, corpus, progress)
     items = [r for r in ds.items if r.get("answerable", True) and r.get("followup_of") is None][:limit]
     questions = [r["question"] for r in items]
-    retriever = Retriever(index, embedder, cfg.fusion, cfg.fusion_weight_bm25, cfg.candidates)
+    retriever = make_retriever(cfg, index, embedder)
     retriever.search(questions[0] if questions else "워밍업", 8)              # warm-up (lazy loads)
     ret = retrieval_latency(index, embedder, retriever, questions)
     ing = ingest_throughput(cfg, index, embedder, emb_path, ingest_chunks, corpus)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from index.korean import Sentence, split_sentences
+from index.korean import split_sentences
 from index.records import Chunk, Document
 
 # "Ⅰ. 개요", "1. 추진 배경", "가. 사업 내용", "제3조(목적)", "□ 추진 현황", "## 제목"

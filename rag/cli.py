@@ -10,8 +10,6 @@ import json
 import os
 import sys
 import threading
-from dataclasses import asdict
-from pathlib import Path
 
 from rag.config import Config, load_config
 
@@ -66,9 +64,7 @@ def cmd_doctor(cfg: Config, args) -> int:
 # ------------------------------------------------------------------------------------------------------ index
 
 def cmd_index(cfg: Config, args) -> int:
-    from index.store import update_index
-    from rag.runtime import open_embedder
-    embedder, path = open_embedder(cfg)
+    from rag.runtime import index_files
     bars: dict[str, object] = {}
 
     def progress(stage: str, done: int, total: int, eta: float) -> None:
@@ -83,10 +79,7 @@ def cmd_index(cfg: Config, args) -> int:
         bar.set_postfix_str(f"ETA {eta:.0f}s" if eta else "")
         bar.refresh()
 
-    report = update_index(cfg.resolved_index_dir, args.paths, embedder, path, chunk_tokens=cfg.chunk_tokens,
-                          overlap=cfg.chunk_overlap_sentences, faiss_kind=cfg.faiss_kind,
-                          max_bytes=int(cfg.max_file_mb * 2**20), batch_size=cfg.embed_batch_size,
-                          rebuild=args.rebuild, prune=args.prune, progress=progress)
+    report = index_files(cfg, args.paths, rebuild=args.rebuild, prune=args.prune, progress=progress)
     for bar in bars.values():
         bar.close()
     if args.json:

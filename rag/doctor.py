@@ -95,7 +95,7 @@ def format_report(r: dict) -> str:
              f"  SHA-256 {llm.get('sha256')} " + ("(일치)" if llm.get("sha256_ok") else
                                                   "(불일치)" if llm.get("sha256_ok") is False else ""),
              f"  n_ctx {llm['n_ctx']}, threads {llm['threads']}, 크기 {llm.get('size')}",
-             f"  생성 점검(별도 프로세스) / generation check (child process): "
+             "  생성 점검(별도 프로세스) / generation check (child process): "
              + ("통과 / ok" if llm.get("generate_ok") else f"실패 / failed {llm.get('signal') or ''}")
              + (f", prefill {llm.get('prefill_tok_s')} tok/s, decode {llm.get('decode_tok_s')} tok/s"
                 if llm.get("generate_ok") else ""),

@@ -1,10 +1,11 @@
-"""Wiring: from a Config to the loaded parts (embedder, index, retriever, generator, assistant). No globals."""
+"""Wiring: from a Config to the loaded parts (embedder, index, retriever, generator, assistant) for every caller —
+the CLI, the browser chat, eval. The one place where config fields become arguments. No globals."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from index.embed import describe, load_embedder
-from index.store import Index, expected_settings, load_index
+from index.store import Index, UpdateReport, expected_settings, load_index, update_index
 from rag.config import Config
 from rag.models import embedder_path, generator_path
 
@@ -14,19 +15,39 @@ def open_embedder(cfg: Config):
     return load_embedder(str(path), cfg.embed_backend), path
 
 
-def open_index(cfg: Config, embedder=None, path: Path | None = None) -> Index:
+def index_options(cfg: Config) -> dict:
+    """Config → the settings update_index() takes: a new index setting is added here, once."""
+    return {"chunk_tokens": cfg.chunk_tokens, "overlap": cfg.chunk_overlap_sentences, "faiss_kind": cfg.faiss_kind,
+            "max_bytes": int(cfg.max_file_mb * 2**20), "batch_size": cfg.embed_batch_size}
+
+
+def expected_index(cfg: Config, embedder, path: Path) -> dict:
+    """What an index must have been built with to be read with this config and embedder."""
+    return expected_settings(describe(embedder, path), cfg.chunk_tokens, cfg.chunk_overlap_sentences, cfg.faiss_kind)
+
+
+def index_files(cfg: Config, paths: list, embedder=None, path: Path | None = None, *, index_dir: Path | None = None,
+                **kw) -> UpdateReport:
+    """Index `paths` into cfg's index (or `index_dir`) with cfg's settings; kw: rebuild, prune, progress, on_file."""
     if embedder is None:
         embedder, path = open_embedder(cfg)
-    expected = expected_settings(describe(embedder, path), cfg.chunk_tokens, cfg.chunk_overlap_sentences,
-                                 cfg.faiss_kind)
-    return load_index(cfg.resolved_index_dir, expected)
+    return update_index(index_dir or cfg.resolved_index_dir, paths, embedder, path, **{**index_options(cfg), **kw})
+
+
+def open_index(cfg: Config, embedder=None, path: Path | None = None, index_dir: Path | None = None) -> Index:
+    if embedder is None:
+        embedder, path = open_embedder(cfg)
+    return load_index(index_dir or cfg.resolved_index_dir, expected_index(cfg, embedder, path))
+
+
+def make_retriever(cfg: Config, index: Index, embedder, fusion: str | None = None):
+    from rag.retrieve import Retriever
+    return Retriever(index, embedder, fusion or cfg.fusion, cfg.fusion_weight_bm25, cfg.candidates)
 
 
 def open_retriever(cfg: Config):
-    from rag.retrieve import Retriever
     embedder, path = open_embedder(cfg)
-    index = open_index(cfg, embedder, path)
-    return Retriever(index, embedder, cfg.fusion, cfg.fusion_weight_bm25, cfg.candidates)
+    return make_retriever(cfg, open_index(cfg, embedder, path), embedder)
 
 
 def open_generator(cfg: Config):

@@ -3,7 +3,6 @@ follow-up rewriting, injected instructions inside a document, concurrency on one
 and the OpenAI-compatible backend against a real `python -m llama_cpp.server` on 127.0.0.1."""
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -11,7 +10,6 @@ import sys
 import threading
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 

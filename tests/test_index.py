@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SEED
+from conftest import SEED
 from index.store import IndexMismatchError, current_generation, load_index, update_index
 
 
