@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.config import PROJECT_ROOT, Config
+from rag.jsonl import read_jsonl
 
 DATASETS_DIR = PROJECT_ROOT / "eval" / "datasets"
 REPORTS_DIR = PROJECT_ROOT / "eval" / "reports"
@@ -46,26 +47,6 @@ def eval_home(cfg: Config) -> Path:
 
 def _sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def read_jsonl(path: Path, need: tuple[str, ...]) -> list[dict]:
-    """Rows of a JSON-lines file; a broken line or a missing field is a ValueError naming file and line."""
-    rows, ids = [], set()
-    for i, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{path}:{i}: JSON 형식 오류 / invalid JSON ({e.msg})") from None
-        missing = [k for k in need if k not in row]
-        if missing:
-            raise ValueError(f"{path}:{i}: 필드 누락 / missing field(s): {', '.join(missing)}")
-        if row["id"] in ids:
-            raise ValueError(f"{path}:{i}: 중복된 id / duplicate id {row['id']!r}")
-        ids.add(row["id"])
-        rows.append(row)
-    return rows
 
 
 def check_qa(rows: list[dict], path: Path) -> None:

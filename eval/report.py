@@ -53,12 +53,9 @@ def generator_info(cfg: Config, hash_custom: bool = False) -> dict:
         return out
     st = path.stat()
     out["size"] = st.st_size
-    try:
-        s = json.loads(path.with_suffix(path.suffix + ".verified.json").read_text())
-        if s.get("size") == st.st_size and s.get("mtime_ns") == st.st_mtime_ns:
-            out.update(sha256=s["sha256"], verified=True)
-    except (OSError, ValueError, KeyError):
-        pass
+    stamped = models.stamped_sha256(path)
+    if stamped:
+        out.update(sha256=stamped, verified=True)
     if out["sha256"] is None and hash_custom:
         out["sha256"] = models.sha256_file(path)
     out["is_default"] = out["sha256"] == models.GGUF_SHA256

@@ -4,12 +4,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from index.korean import split_sentences
+from index.korean import READS_AS_SENTENCE, split_sentences
 from index.records import Chunk, Document
 
 # "Ⅰ. 개요", "1. 추진 배경", "가. 사업 내용", "제3조(목적)", "□ 추진 현황", "## 제목"
 _HEADING = re.compile(r"^\s*(?:#{1,6}\s+|[IVXⅠ-Ⅻ]+\.\s*|\d{1,2}\.\s+|[가-하]\.\s+|제\d+(?:조|장|절)|[□■◆◇▶]\s*)")
-_SENT_END = re.compile(r"(?:[.?!。]|다|요|음|함|됨)\s*$")
 
 
 @dataclass
@@ -26,7 +25,7 @@ def is_table_row(line: str) -> bool:
 
 def is_heading(line: str) -> bool:
     s = line.strip()
-    return 0 < len(s) <= 40 and bool(_HEADING.match(s)) and not _SENT_END.search(s.rstrip(".")) and not is_table_row(s)
+    return 0 < len(s) <= 40 and bool(_HEADING.match(s)) and not READS_AS_SENTENCE.search(s.rstrip(".")) and not is_table_row(s)
 
 
 def units(text: str, heading: str = "") -> list[Unit]:

@@ -10,6 +10,16 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
+import re
+
+# Two rules about how a line ends, used across ingest (one place each):
+# ENDS_SENTENCE: the line may end a sentence (punctuation, or a Korean final ending, 임 as in "추진 예정임"), so a
+# broken PDF line after it is not joined to it (index/normalize.py).
+ENDS_SENTENCE = re.compile(r"(?:[.?!。．…:;]|[다요음함됨임])[\"'”’)\]」』]*$")
+# READS_AS_SENTENCE: the line reads as a sentence, not a title or heading. Nouns like 개요, 필요, 다음, 포함 end
+# headings too, so a bare final syllable is not enough: punctuation or a verb ending (index/loaders.py, chunking.py).
+READS_AS_SENTENCE = re.compile(r"(?:[.?!。:;]|(?:니|한|했|된|있|없|이|였|았|었|겠|는|하)다)$")
+
 BM25_TAGS = frozenset({"NNG", "NNP", "NR", "SN", "VV", "VA", "XR", "SL", "SH"})
 _lock = threading.Lock()
 

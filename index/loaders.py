@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from index.chunking import is_heading
+from index.korean import READS_AS_SENTENCE
 from index.normalize import normalize_text
 from index.records import Document, LoadError, Section
 
@@ -128,15 +129,12 @@ def _fallback_title(sections: list[Section]) -> str:
     return next((s.heading for s in sections if s.heading), "")
 
 
-# A sentence ends with punctuation or a verb ending; nouns like 개요, 필요, 다음, 포함 end headings too, so a bare
-# final syllable is not enough here.
-_SENTENCE_LIKE_END = re.compile(r"(?:[.?!。:;]|(?:니|한|했|된|있|없|이|였|았|었|겠|는|하)다)$")
 
 
 def is_heading_like(line: str) -> bool:
     """A short line that does not read as a sentence: a title or heading."""
     s = line.strip()
-    return 0 < len(s) <= TITLE_MAX_CHARS and " | " not in s and not _SENTENCE_LIKE_END.search(s)
+    return 0 < len(s) <= TITLE_MAX_CHARS and " | " not in s and not READS_AS_SENTENCE.search(s)
 
 
 def _last_heading(text: str, current: str) -> str:

@@ -21,8 +21,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# A line ending like this ends a sentence: punctuation, or a Korean final ending (임 as in "추진 예정임").
-_SENTENCE_END = re.compile(r"(?:[.?!。．…:;]|[다요음함됨임])[\"'”’)\]」』]*$")
+from index.korean import ENDS_SENTENCE
+
 # A line starting like this is a list item of its own: bullets, notes ("※", "*"), quotes, table pipes.
 _BULLET = r"[○●◦∙·•‣▪▫❍➢➤▶▷►※*\-–—+>|]"
 # ... or a numbered item or heading: "□", "1.", "1)", "(1)", "가.", "①", "Ⅰ.", "제3조", markdown "#".
@@ -125,7 +125,7 @@ def should_join(prev: str, nxt: str) -> bool:
     """True when `nxt` continues the sentence that `prev` (a stripped, non-empty line) broke off."""
     if not prev or not nxt or _is_table_row(prev) or _is_table_row(nxt) or prev.startswith("#"):
         return False
-    if _SENTENCE_END.search(prev) or _ITEM_START.match(nxt) or not _CONTINUES.match(nxt):
+    if ENDS_SENTENCE.search(prev) or _ITEM_START.match(nxt) or not _CONTINUES.match(nxt):
         return False
     min_chars = MIN_JOIN_CHARS_NUMBERED if _NUMBERED_START.match(prev) else MIN_JOIN_CHARS
     return len(prev) >= min_chars

@@ -12,6 +12,7 @@ import sys
 import threading
 
 from rag.config import Config, load_config
+from rag.jsonl import read_jsonl
 
 EXIT_OK, EXIT_PARTIAL, EXIT_FAIL = 0, 1, 2
 
@@ -24,23 +25,6 @@ def _out(obj: object) -> None:
 def _err(msg: str) -> None:
     sys.stderr.write(msg.rstrip() + "\n")
     sys.stderr.flush()
-
-
-def _read_jsonl(path: str, need: tuple[str, ...]) -> list[dict]:
-    rows = []
-    with (sys.stdin if path == "-" else open(path, encoding="utf-8")) as fh:
-        for i, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise SystemExit(_fail(f"{path}:{i}: JSON 형식 오류 / invalid JSON ({e.msg})"))
-            missing = [k for k in need if k not in row]
-            if missing:
-                raise SystemExit(_fail(f"{path}:{i}: 필드 누락 / missing field(s): {', '.join(missing)}"))
-            rows.append(row)
-    return rows
 
 
 def _fail(msg: str) -> int:
@@ -109,7 +93,7 @@ def cmd_search(cfg: Config, args) -> int:
     from rag.runtime import open_retriever
     if not args.batch and not args.query:
         return _fail("질문을 입력하거나 --batch FILE을 지정하세요 / give a QUERY or --batch FILE")
-    rows = _read_jsonl(args.batch, ("id", "question")) if args.batch else [{"id": None, "question": args.query}]
+    rows = read_jsonl(args.batch, ("id", "question")) if args.batch else [{"id": None, "question": args.query}]
     retriever = open_retriever(cfg)
     k = args.k or cfg.top_k
     step = 64
@@ -167,7 +151,7 @@ def cmd_ask(cfg: Config, args) -> int:
     from rag.runtime import open_assistant
     if not args.batch and not args.question:
         return _fail("질문을 입력하거나 --batch FILE을 지정하세요 / give a QUESTION or --batch FILE")
-    rows = _read_jsonl(args.batch, ("id", "question")) if args.batch else [{"id": None, "question": args.question}]
+    rows = read_jsonl(args.batch, ("id", "question")) if args.batch else [{"id": None, "question": args.question}]
     assistant = open_assistant(cfg)
     audit = AuditLog(cfg.log_dir / "audit.jsonl")
     failed = 0
@@ -221,7 +205,7 @@ def cmd_guard(cfg: Config, args) -> int:
     from rag import guard
     if not args.batch and args.text is None:
         return _fail("검사할 글을 입력하거나 --batch FILE을 지정하세요 / give TEXT or --batch FILE")
-    rows = _read_jsonl(args.batch, ("id", "text")) if args.batch else [{"id": None, "text": args.text}]
+    rows = read_jsonl(args.batch, ("id", "text")) if args.batch else [{"id": None, "text": args.text}]
     for row in rows:
         rep = guard.guard_report(row["text"])
         if args.json:

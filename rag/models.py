@@ -46,14 +46,20 @@ def _stamp_path(gguf: Path) -> Path:
     return gguf.with_suffix(gguf.suffix + ".verified.json")
 
 
-def _verified(gguf: Path) -> bool:
-    """True when the file was hashed before and has not changed since (size + mtime)."""
+def stamped_sha256(gguf: Path) -> str | None:
+    """The SHA-256 recorded when the file was hashed, if it has not changed since (size + mtime); else None."""
     try:
         stamp = json.loads(_stamp_path(gguf).read_text())
         st = gguf.stat()
-        return stamp == {"sha256": GGUF_SHA256, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
-    except (OSError, ValueError):
-        return False
+        if stamp.get("size") == st.st_size and stamp.get("mtime_ns") == st.st_mtime_ns:
+            return stamp.get("sha256")
+    except (OSError, ValueError, AttributeError):
+        pass
+    return None
+
+
+def _verified(gguf: Path) -> bool:
+    return stamped_sha256(gguf) == GGUF_SHA256
 
 
 def _write_stamp(gguf: Path) -> None:
