@@ -280,7 +280,7 @@ def embed_once(work: Work, cfg, backend: str, sets: dict[str, list[str]], questi
     t0 = time.perf_counter()
     model = open_backend(work, backend)
     out: dict = {"backend": backend, "load_s": time.perf_counter() - t0, "sets": {}}
-    embed_passages(model, ["passage: 준비"] * 2)
+    embed_passages(model, ["준비"] * 2)          # embed_passages adds the "passage: " prompt
     for name, texts in sets.items():
         t0 = time.perf_counter()
         vecs = embed_passages(model, texts, cfg.embed_batch_size)

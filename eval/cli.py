@@ -21,7 +21,7 @@ from pathlib import Path
 
 from rag.config import Config
 
-EXIT_OK, EXIT_FAIL = 0, 2
+EXIT_OK = 0
 ALL_RETRIEVERS = "bm25,dense,linear,rrf"
 
 

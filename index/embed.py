@@ -87,10 +87,6 @@ def describe(model, path: str | Path) -> dict:
     return {"id": embedder_id(path), "dim": int(embedding_dim(model)), "path": str(path)}
 
 
-def read_json(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
 # ---------------------------------------------------------------------------------------------------- ONNX int8
 #
 # The transformer of a sentence-transformers folder exported once to ONNX and quantized dynamically to int8 (ONNX

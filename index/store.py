@@ -19,7 +19,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -276,8 +276,7 @@ def discover(paths: Iterable[str | Path], suffixes: Iterable[str]) -> tuple[list
 def update_index(index_dir: Path, paths: list[str | Path], embedder, embedder_path: str | Path, *,
                  chunk_tokens: int = 200, overlap: int = 1, faiss_kind: str = "flat", max_bytes: int = 50 << 20,
                  batch_size: int = 32, rebuild: bool = False, prune: bool = False,
-                 progress: Progress | None = None,
-                 on_file: Callable[[str, str], None] | None = None) -> UpdateReport:
+                 progress: Progress | None = None) -> UpdateReport:
     """Add new and changed files (by content hash), drop deleted ones, re-embed nothing unchanged.
 
     `prune` also drops indexed files that are not under `paths`. Files that fail to load are reported by name and
@@ -339,8 +338,6 @@ def update_index(index_dir: Path, paths: list[str | Path], embedder, embedder_pa
                 if key in old_files:                       # keep the last good version
                     keep_rows += rows_by_key.get(key, [])
                     new_files[key] = old_files[key]
-                if on_file:
-                    on_file(str(f), "error")
                 continue
             except OSError as e:
                 report.errors.append(LoadError(str(f), f"읽을 수 없음 ({e.strerror or type(e).__name__})"))
@@ -350,8 +347,6 @@ def update_index(index_dir: Path, paths: list[str | Path], embedder, embedder_pa
                               "format": doc.format, "chunks": len(cwt)}
             new_chunks += [c.chunk for c in cwt]
             new_terms += [c.terms for c in cwt]
-            if on_file:
-                on_file(str(f), "indexed")
         if progress:
             progress("files", len(files), len(files), 0.0)
 

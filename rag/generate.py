@@ -13,7 +13,7 @@ import queue
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import GeneratorError, ModelProvisionError
@@ -31,7 +31,6 @@ class Stats:
     completion_tokens: int = 0
     cancelled: bool = False
     finish_reason: str | None = None      # "stop" | "length" (cut at max_tokens) | None (cancelled or unknown)
-    extra: dict = field(default_factory=dict)
 
 
 _DONE = object()
@@ -59,9 +58,6 @@ class LlamaCppGenerator:
     @property
     def chat_template(self) -> str | None:
         return self.llm.metadata.get("tokenizer.chat_template")
-
-    def count_tokens(self, text: str) -> int:
-        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
     def _serve(self) -> None:
         while True:
@@ -129,9 +125,6 @@ class OpenAIGenerator:
         self.model = model
         self.timeout = timeout
         self.api_key = api_key
-
-    def count_tokens(self, text: str) -> int:
-        return max(1, int(len(text) / 1.5))          # Korean ≈ 1.5 characters per token (MODELS.md)
 
     def stream(self, messages: Messages, *, max_tokens: int = 256, temperature: float = 0.0,
                stop: list[str] | None = None, cancel: threading.Event | None = None,

@@ -28,7 +28,7 @@ def expected_index(cfg: Config, embedder, path: Path) -> dict:
 
 def index_files(cfg: Config, paths: list, embedder=None, path: Path | None = None, *, index_dir: Path | None = None,
                 **kw) -> UpdateReport:
-    """Index `paths` into cfg's index (or `index_dir`) with cfg's settings; kw: rebuild, prune, progress, on_file."""
+    """Index `paths` into cfg's index (or `index_dir`) with cfg's settings; kw: rebuild, prune, progress."""
     if embedder is None:
         embedder, path = open_embedder(cfg)
     return update_index(index_dir or cfg.resolved_index_dir, paths, embedder, path, **{**index_options(cfg), **kw})
