@@ -10,7 +10,6 @@ follow-ups asked with their referenced question and the model's answer as histor
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import sys
@@ -207,24 +206,21 @@ def run_answers(assistant, items: list[dict], budgets: list[int], log: RunLog, c
     """Every item at every budget through Assistant.stream (the product's own path)."""
     from rag.answer import Turn, collect
     by_id = {r["id"]: r for r in items}
-    base_cfg = assistant.cfg
     units = [(b, r) for b in budgets for r in items]
     todo = [(b, r) for b, r in units if not log.done(f"{r['id']}@{b}")]
     bar = progress_bar(len(units), len(units) - len(todo), "answers")
     try:
         for budget, item in todo:
-            assistant.cfg = dataclasses.replace(base_cfg, evidence_chars=budget)
             history = []
             ref = item.get("followup_of")
             if ref is not None:
                 prev = log.records.get(f"{ref}@{budget}")
                 if prev is not None:
                     history = [Turn(by_id[ref]["question"], prev["answer"]["text"])]
-            got = collect(assistant.stream(item["question"], history))
+            got = collect(assistant.stream(item["question"], history, evidence_chars=budget))
             log.add(answer_record(item, budget, got.answer, got.evidence, corpus))
             bar.update(1)
     finally:
-        assistant.cfg = base_cfg
         bar.close()
 
 

@@ -293,9 +293,10 @@ class Assistant:
         out = out.strip().strip('"').strip()
         return out if valid_rewrite(out, question, history) else carry_over(question, history)
 
-    def evidence(self, question: str, hits) -> Evidence:
+    def evidence(self, question: str, hits, budget: int | None = None) -> Evidence:
         df, n = self._df
-        return select_evidence(question, hits, self.cfg.evidence_chars, df, n, is_injection=guard.is_injection)
+        return select_evidence(question, hits, budget or self.cfg.evidence_chars, df, n,
+                               is_injection=guard.is_injection)
 
     def insufficient(self, ev: Evidence, hits) -> bool:
         """Clearly nothing to answer from: no passage, or no question morpheme and a weak dense match."""
@@ -306,7 +307,8 @@ class Assistant:
 
     # ------------------------------------------------------------------ the path
     def stream(self, question: str, history: list[Turn] | None = None,
-               cancel: threading.Event | None = None) -> Iterator[Event]:
+               cancel: threading.Event | None = None, *, evidence_chars: int | None = None) -> Iterator[Event]:
+        """The whole path for one question; `evidence_chars` overrides the configured evidence budget for this call."""
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
         rewritten = self.rewrite(question, history or [])
@@ -316,7 +318,7 @@ class Assistant:
         query = rewritten or question
         t1 = time.perf_counter()
         hits = self.retriever.search(query, self.cfg.top_k)
-        ev = self.evidence(query, hits)
+        ev = self.evidence(query, hits, evidence_chars)
         timings["retrieval_ms"] = (time.perf_counter() - t1) * 1000
         yield Event("evidence", ev)
         warnings = [self.prompts.msg("warn_injection_in_evidence", source=display_source(src))
