@@ -4,11 +4,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from index import korean
 from index.korean import READS_AS_SENTENCE, split_sentences
 from index.records import Chunk, Document
 
 # "Ⅰ. 개요", "1. 추진 배경", "가. 사업 내용", "제3조(목적)", "□ 추진 현황", "## 제목"
 _HEADING = re.compile(r"^\s*(?:#{1,6}\s+|[IVXⅠ-Ⅻ]+\.\s*|\d{1,2}\.\s+|[가-하]\.\s+|제\d+(?:조|장|절)|[□■◆◇▶]\s*)")
+
+
+EVIDENCE_UNIT_CHARS = 120      # evidence units longer than this are split (rag/evidence.py)
 
 
 @dataclass
@@ -17,6 +21,8 @@ class Unit:
     terms: list[str]
     n_tokens: int
     heading: str
+    start: int = 0                 # span in the chunk text (set by unit_spans)
+    end: int = 0
 
 
 def is_table_row(line: str) -> bool:
@@ -82,6 +88,91 @@ def pack(us: list[Unit], budget: int, overlap: int) -> list[list[Unit]]:
     return groups
 
 
+# list markers a PDF's text layer leaves inside one long "sentence": a new item starts before them
+_ITEM = re.compile(r"\s+(?=[•◦○▪●◆◇□■▶※➊-➓①-⑳]|-\s|\(\d{1,2}\)\s|[A-Z가-하]\)\s)")
+# a "sentence" kiwipiepy cut off before its particle ("‘서울스마트시티엑스포’ / 에서 ‘스마트라이프워크’로 …")
+_PARTICLE_START = re.compile(r"^(?:에서|에게|으로|로|에|을|를|의|와|과)\s")
+
+
+def _windows(text: str, max_chars: int) -> list[str]:
+    """Whitespace-bounded windows of at most ~max_chars characters."""
+    out: list[str] = []
+    cur = ""
+    for word in text.split():
+        if cur and len(cur) + 1 + len(word) > max_chars:
+            out.append(cur)
+            cur = word
+        else:
+            cur = f"{cur} {word}" if cur else word
+    if cur:
+        out.append(cur)
+    return out
+
+
+def _locate(text: str, piece: str, pos: int) -> tuple[int, int]:
+    """The span of `piece` in `text` at or after `pos`, word by word (the text may hold newlines where the piece
+    has spaces). Only called with the next piece in order, so the first match is the right one."""
+    end = start = -1
+    for i, w in enumerate(piece.split()):
+        at = text.find(w, pos if i == 0 else end)
+        if at < 0:
+            raise ValueError(f"unit not found in chunk text: {piece[:40]!r}")
+        start = at if i == 0 else start
+        end = at + len(w)
+    return start, end
+
+
+def fine_units(us: list[Unit], max_chars: int = EVIDENCE_UNIT_CHARS) -> list[Unit]:
+    """Units made fit for evidence: a sentence cut before its particle is re-joined, and a long unit (a PDF bullet
+    list or table that kiwipiepy sees as one sentence) is split at its list markers and then into windows, so the
+    evidence budget buys the item that answers the question instead of the whole list. Spans (start, end) are kept."""
+    merged: list[Unit] = []
+    for u in us:
+        if merged and _PARTICLE_START.match(u.text) and " | " not in merged[-1].text:
+            prev = merged[-1]
+            merged[-1] = Unit(f"{prev.text} {u.text}", prev.terms + u.terms, prev.n_tokens + u.n_tokens, prev.heading,
+                              prev.start, u.end)
+        else:
+            merged.append(u)
+    out: list[Unit] = []
+    for u in merged:
+        if not u.terms:
+            continue                                   # "○", "다.", "등)": layout debris, no content
+        if len(u.text) <= max_chars:
+            out.append(u)
+            continue
+        pos = 0
+        for item in _ITEM.split(u.text):
+            for piece in _windows(item, max_chars):
+                s, e = _locate(u.text, piece, pos)
+                pos = e
+                terms = korean.terms(piece)
+                if terms:
+                    out.append(Unit(piece, terms, len(piece), u.heading, u.start + s, u.start + e))
+    return out
+
+
+def unit_spans(text: str, us: list[Unit]) -> list[list]:
+    """The evidence units of a chunk as stored: [start, end, morphemes]; the unit's text is text[start:end] with
+    its whitespace collapsed (span_text). `us` are all the units the text was made of, in order."""
+    pos = 0
+    for u in us:
+        u.start, u.end = _locate(text, u.text, pos)
+        pos = u.end
+    return [[u.start, u.end, u.terms] for u in fine_units(us)]
+
+
+def span_text(text: str, start: int, end: int) -> str:
+    return " ".join(text[start:end].split())
+
+
+def chunk_units(chunk: Chunk) -> list[tuple[str, list[str]]]:
+    """(text, morphemes) of a chunk's evidence units: those stored at ingest, or, for a chunk made by hand, computed
+    now from its text (kiwipiepy)."""
+    spans = chunk.units or unit_spans(chunk.text, units(chunk.text, chunk.section))
+    return [(span_text(chunk.text, s, e), list(t)) for s, e, t in spans]
+
+
 @dataclass
 class ChunkWithTerms:
     chunk: Chunk
@@ -97,6 +188,9 @@ def chunk_document(doc: Document, doc_key: str, budget: int = 200, overlap: int 
             text = "\n".join(u.text for u in group)
             terms = [t for u in group for t in u.terms]
             heading = next((u.heading for u in reversed(group) if u.heading), sec.heading)
+            # evidence units from the chunk's own text, as the query path computed them before they were stored
+            # (re-split, not the section's units: evidence selection stays exactly what it was)
             out.append(ChunkWithTerms(Chunk(id=f"{doc_key}:{n}", source=doc.source, text=text, page=sec.page,
-                                            section=heading, ordinal=n), terms))
+                                            section=heading, ordinal=n, units=unit_spans(text, units(text, heading))),
+                                      terms))
     return out

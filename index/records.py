@@ -1,7 +1,7 @@
 """Records of the offline path, files → index (see ../shared/DESIGN.md). The online records are in rag/records.py."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -35,6 +35,8 @@ class Chunk:
     page: int | None = None
     section: str = ""                # heading
     ordinal: int = 0                 # position inside its document
+    # evidence units (sentences, table rows, list items) found at ingest: [start, end, morphemes] in `text`
+    units: list = field(default_factory=list)
 
 
 def sha256_file(path, chunk: int = 1 << 22) -> str:

@@ -32,7 +32,7 @@ from index.embed import Progress, describe, embed_passages
 from index.records import Chunk, LoadError
 from index.records import sha256_file as file_sha256
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2            # 2: chunks carry their evidence units (spans + morphemes); older indexes are rebuilt
 
 
 def project_version() -> str:
@@ -50,6 +50,10 @@ class IndexError_(RuntimeError):
 
 class IndexMismatchError(IndexError_):
     pass
+
+
+class IndexFormatError(IndexMismatchError):
+    """The index was written by another format version; `rag index` rebuilds it, readers must not guess."""
 
 
 @dataclass
@@ -75,6 +79,7 @@ class UpdateReport:
     errors: list[LoadError] = field(default_factory=list)
     chunks_total: int = 0
     chunks_embedded: int = 0
+    format_upgraded: bool = False    # the index had an older format and was rebuilt from the files
     faiss_rebuilt: bool = False      # the configured FAISS kind differed from the index's: rebuilt from vectors
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -95,8 +100,8 @@ def chunking_settings(chunk_tokens: int, overlap: int) -> dict:
 
 
 def expected_settings(embedder: dict, chunk_tokens: int, overlap: int, faiss_kind: str) -> dict:
-    return {"embedder": {"id": embedder["id"], "dim": embedder["dim"]}, "tokenizer": korean.settings(),
-            "chunking": chunking_settings(chunk_tokens, overlap), "faiss": faiss_kind}
+    return {"format": FORMAT_VERSION, "embedder": {"id": embedder["id"], "dim": embedder["dim"]},
+            "tokenizer": korean.settings(), "chunking": chunking_settings(chunk_tokens, overlap), "faiss": faiss_kind}
 
 
 def check_compatible(manifest: dict, expected: dict) -> None:
@@ -233,7 +238,7 @@ def load_index(index_dir: Path, expected: dict | None = None) -> Index:
         raise IndexError_(f"인덱스가 없습니다. 먼저 `rag index 문서폴더`를 실행하세요 / no index at {index_dir}")
     manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
     if manifest.get("format") != FORMAT_VERSION:
-        raise IndexMismatchError(f"인덱스 형식 버전이 다릅니다 ({manifest.get('format')} ≠ {FORMAT_VERSION}); "
+        raise IndexFormatError(f"인덱스 형식 버전이 다릅니다 ({manifest.get('format')} ≠ {FORMAT_VERSION}); "
                                  f"`rag index --rebuild`로 다시 만드세요 / index format differs; rebuild it")
     if expected is not None:
         check_compatible(manifest, expected)
@@ -292,7 +297,14 @@ def update_index(index_dir: Path, paths: list[str | Path], embedder, embedder_pa
     with index_lock(index_dir):
         old: Index | None = None
         if not rebuild and current_generation(index_dir) is not None:
-            old = load_index(index_dir, expected)
+            try:
+                old = load_index(index_dir, expected)
+            except IndexFormatError:
+                # an older format: rebuilt from the files, those indexed before included (said in the report)
+                report.format_upgraded = True
+                prev = json.loads((current_generation(index_dir) / "manifest.json").read_text(encoding="utf-8"))
+                if not prune:
+                    paths = list(paths) + [Path(k) for k in prev.get("files", {}) if Path(k).exists()]
         old_files: dict[str, dict] = old.manifest["files"] if old else {}
         files, report.errors = discover(paths, SUPPORTED_SUFFIXES)
 

@@ -117,13 +117,18 @@ def map_citations(text: str, passages: list[Passage], prompts: Prompts) -> tuple
     return cleaned, cites, warnings
 
 
+def passage_terms(p: Passage) -> set[str]:
+    """A passage's morphemes: from the index (stored at ingest), or computed for a passage made by hand."""
+    return p.terms or set(korean.terms(p.text))
+
+
 def attribute(text: str, passages: list[Passage], min_share: float = 0.5) -> Passage | None:
     """The passage that holds most of the answer's content morphemes, when it holds at least `min_share` of them."""
     terms = set(korean.terms(text))
     if not terms or not passages:
         return None
-    best = max(passages, key=lambda p: len(terms & set(korean.terms(p.text))))
-    return best if len(terms & set(korean.terms(best.text))) / len(terms) >= min_share else None
+    best = max(passages, key=lambda p: len(terms & passage_terms(p)))
+    return best if len(terms & passage_terms(best)) / len(terms) >= min_share else None
 
 
 # words any answer may use about the evidence itself ("자료에 따르면 …", "… 확인됩니다"): not content
@@ -134,14 +139,14 @@ _GENERIC = frozenset({"자료", "따르", "근거", "답변", "질문", "내용"
 _NAMES = frozenset({"NNP", "SL", "SH"})              # proper nouns, foreign words, Hanja: never invented
 
 
-def support(answer: str, question: str, passages: list[Passage]) -> float:
+def support(answer: str, question: str, passages: list[Passage], q_terms: set[str] | None = None) -> float:
     """Share of the answer's new content (morphemes not already in the question) that the evidence contains, 0.0 when
     a new name is missing from it. A small model that invents an address, or copies a name from the worked examples,
     writes morphemes the evidence does not contain. Numbers are checked by unsupported_numbers()."""
     ev_text = " ".join(p.text for p in passages)
-    ev = set(korean.terms(ev_text))
+    ev = set().union(*(passage_terms(p) for p in passages))
     ev_compact = re.sub(r"\s+", "", ev_text).lower()
-    q = set(korean.terms(question)) | _GENERIC
+    q = set(korean.terms(question) if q_terms is None else q_terms) | _GENERIC
     new = {(t, tag) for t, tag in korean.tagged_terms(_MARKER.sub("", answer)) if t not in q and not t[0].isdigit()}
 
     def found(t: str) -> bool:
@@ -293,10 +298,10 @@ class Assistant:
         out = out.strip().strip('"').strip()
         return out if valid_rewrite(out, question, history) else carry_over(question, history)
 
-    def evidence(self, question: str, hits, budget: int | None = None) -> Evidence:
+    def evidence(self, question: str, hits, budget: int | None = None, q_terms: list[str] | None = None) -> Evidence:
         df, n = self._df
         return select_evidence(question, hits, budget or self.cfg.evidence_chars, df, n,
-                               is_injection=guard.is_injection)
+                               is_injection=guard.is_injection, q_terms=q_terms)
 
     def insufficient(self, ev: Evidence, hits) -> bool:
         """Clearly nothing to answer from: no passage, or no question morpheme and a weak dense match."""
@@ -317,8 +322,9 @@ class Assistant:
             yield Event("rewritten", rewritten)
         query = rewritten or question
         t1 = time.perf_counter()
-        hits = self.retriever.search(query, self.cfg.top_k)
-        ev = self.evidence(query, hits, evidence_chars)
+        q_terms = korean.terms(query)                 # the one kiwipiepy pass over the question
+        hits = self.retriever.search(query, self.cfg.top_k, q_terms)
+        ev = self.evidence(query, hits, evidence_chars, q_terms)
         timings["retrieval_ms"] = (time.perf_counter() - t1) * 1000
         yield Event("evidence", ev)
         warnings = [self.prompts.msg("warn_injection_in_evidence", source=display_source(src))
@@ -339,7 +345,7 @@ class Assistant:
                 yield Event("token", piece)
             raw = "".join(pieces).strip()
             refused = is_refusal(raw, self.prompts) or not raw
-            if not refused and (support(raw, query, ev.passages) < self.cfg.min_support
+            if not refused and (support(raw, query, ev.passages, set(q_terms)) < self.cfg.min_support
                                 or unsupported_numbers(raw, ev.passages, query)):
                 refused = True
                 warnings.append(self.prompts.msg("warn_unsupported"))

@@ -72,6 +72,8 @@ def cmd_index(cfg: Config, args) -> int:
         print(f"색인: {cfg.resolved_index_dir}")
         print(f"  추가 {len(report.added)} · 변경 {len(report.changed)} · 그대로 {len(report.unchanged)} · "
               f"삭제 {len(report.removed)} · 청크 {report.chunks_total} (새로 임베딩 {report.chunks_embedded})")
+        if report.format_upgraded:
+            print("  이전 형식의 인덱스를 새 형식으로 다시 만들었습니다 / rebuilt an index of an older format")
         if report.faiss_rebuilt:
             print(f"  FAISS 색인을 '{cfg.faiss_kind}' 방식으로 다시 만들었습니다 (임베딩은 그대로) / "
                   f"FAISS rebuilt as '{cfg.faiss_kind}' from the stored vectors")

@@ -10,12 +10,11 @@ Sentences that look like injected instructions are left out and reported, never 
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 
 from index import korean
-from index.chunking import Unit, units
+from index.chunking import chunk_units
 from rag.records import Hit
 
 
@@ -27,6 +26,7 @@ class Passage:
     section: str
     text: str
     chunk_ids: list[str] = field(default_factory=list)
+    terms: set[str] = field(default_factory=set)       # morphemes of its sentences (from the index)
 
 
 @dataclass
@@ -58,57 +58,11 @@ class _Sent:
     score: float = 0.0
 
 
-# list markers a PDF's text layer leaves inside one long "sentence": a new item starts before them
-_ITEM = re.compile(r"\s+(?=[•◦○▪●◆◇□■▶※➊-➓①-⑳]|-\s|\(\d{1,2}\)\s|[A-Z가-하]\)\s)")
-# a "sentence" kiwipiepy cut off before its particle ("‘서울스마트시티엑스포’ / 에서 ‘스마트라이프워크’로 …")
-_PARTICLE_START = re.compile(r"^(?:에서|에게|으로|로|에|을|를|의|와|과)\s")
-
-
-def _windows(text: str, max_chars: int) -> list[str]:
-    """Whitespace-bounded windows of at most ~max_chars characters."""
-    out: list[str] = []
-    cur = ""
-    for word in text.split():
-        if cur and len(cur) + 1 + len(word) > max_chars:
-            out.append(cur)
-            cur = word
-        else:
-            cur = f"{cur} {word}" if cur else word
-    if cur:
-        out.append(cur)
-    return out
-
-
-def fine_units(text: str, heading: str, max_chars: int) -> list[Unit]:
-    """units() of a chunk, made fit for evidence: a sentence cut before its particle is re-joined, and a long unit
-    (a PDF bullet list or table that kiwipiepy sees as one sentence) is split at its list markers and then into
-    windows, so the budget buys the item that answers the question instead of the whole list."""
-    merged: list[Unit] = []
-    for u in units(text, heading):
-        if merged and _PARTICLE_START.match(u.text) and " | " not in merged[-1].text:
-            prev = merged[-1]
-            merged[-1] = Unit(f"{prev.text} {u.text}", prev.terms + u.terms, prev.n_tokens + u.n_tokens, prev.heading)
-        else:
-            merged.append(u)
-    out: list[Unit] = []
-    for u in merged:
-        if not u.terms:
-            continue                                   # "○", "다.", "등)": layout debris, no content
-        if len(u.text) <= max_chars:
-            out.append(u)
-            continue
-        for item in _ITEM.split(u.text):
-            for piece in _windows(item, max_chars):
-                terms = korean.terms(piece)
-                if terms:
-                    out.append(Unit(piece, terms, len(piece), u.heading))
-    return out
-
-
 def select_evidence(question: str, hits: list[Hit], budget_chars: int, df: Counter, n_docs: int,
                     is_injection=None, neighbours: int = 1, rank_weight: float = 0.3,
-                    max_unit_chars: int = 120) -> Evidence:
-    q_terms = set(korean.terms(question))
+                    q_terms: set[str] | None = None) -> Evidence:
+    """`q_terms`: the question's morphemes when the caller has them already (kiwipiepy runs once per question)."""
+    q_terms = set(korean.terms(question)) if q_terms is None else set(q_terms)
 
     def idf(t: str) -> float:
         return math.log(1 + (n_docs - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5))
@@ -121,12 +75,12 @@ def select_evidence(question: str, hits: list[Hit], budget_chars: int, df: Count
     for r, h in enumerate(hits):
         c = h.chunk
         row: list[_Sent] = []
-        for pos, u in enumerate(fine_units(c.text, c.section, max_unit_chars)):
-            if is_injection is not None and is_injection(u.text):
+        for pos, (text, terms) in enumerate(chunk_units(c)):       # stored at ingest: no kiwipiepy here
+            if is_injection is not None and is_injection(text):
                 dropped.append((c.source, c.id))
                 continue
-            key = (c.source, u.text)
-            s = _Sent(key, r, c.id, c.source, c.page, c.section, c.ordinal, pos, u.text, set(u.terms))
+            key = (c.source, text)
+            s = _Sent(key, r, c.id, c.source, c.page, c.section, c.ordinal, pos, text, set(terms))
             overlap = sum(idf(t) for t in q_terms & s.terms) / q_weight
             s.score = overlap + rank_weight / (1 + r)
             row.append(s)
@@ -166,8 +120,10 @@ def select_evidence(question: str, hits: list[Hit], budget_chars: int, df: Count
         last = passages[-1] if passages else None
         if last and last.source == s.source and last.page == s.page:
             last.text += "\n" + s.text
+            last.terms |= s.terms
             if s.chunk_id not in last.chunk_ids:
                 last.chunk_ids.append(s.chunk_id)
         else:
-            passages.append(Passage(len(passages) + 1, s.source, s.page, s.section, s.text, [s.chunk_id]))
+            passages.append(Passage(len(passages) + 1, s.source, s.page, s.section, s.text, [s.chunk_id],
+                                    set(s.terms)))
     return Evidence(passages, dropped, coverage)

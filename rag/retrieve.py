@@ -62,27 +62,29 @@ class Retriever:
         keep = ids[0] >= 0
         return ids[0][keep].astype(np.int64), scores[0][keep]
 
-    def search(self, query: str, k: int = 8) -> list[Hit]:
-        return self.search_many([query], k)[0][0]
+    def search(self, query: str, k: int = 8, terms: list[str] | None = None) -> list[Hit]:
+        """`terms`: the query's BM25 morphemes when the caller has them already (kiwipiepy runs once per question)."""
+        return self.search_many([query], k, None if terms is None else [terms])[0][0]
 
-    def search_many(self, queries: list[str], k: int = 8) -> list[tuple[list[Hit], dict]]:
+    def search_many(self, queries: list[str], k: int = 8,
+                    terms: list[list[str]] | None = None) -> list[tuple[list[Hit], dict]]:
         """Queries in one batch (the embedder runs once); returns hits and timings per query."""
         t0 = time.perf_counter()
         qvecs = (embed_queries(self.embedder, queries) if self.fusion != "bm25" and queries
                  else np.zeros((len(queries), 1), np.float32))
         t_embed = (time.perf_counter() - t0) / max(len(queries), 1)
         out = []
-        for q, v in zip(queries, qvecs):
+        for i, (q, v) in enumerate(zip(queries, qvecs)):
             t1 = time.perf_counter()
-            hits = self._fuse(q, v, k)
+            hits = self._fuse(korean.terms(q) if terms is None else terms[i], v, k)
             out.append((hits, {"retrieval_ms": (t_embed + time.perf_counter() - t1) * 1000}))
         return out
 
-    def _fuse(self, query: str, qvec: np.ndarray, k: int) -> list[Hit]:
+    def _fuse(self, q_terms: list[str], qvec: np.ndarray, k: int) -> list[Hit]:
         n = len(self.index.chunks)
         if not n:
             return []
-        bm_all = bm25_scores(self.index, korean.terms(query)) if self.fusion != "dense" else None
+        bm_all = bm25_scores(self.index, q_terms) if self.fusion != "dense" else None
         if self.fusion == "bm25":
             top = [i for i in _top(bm_all, k) if bm_all[i] > 0]
             return [Hit(self.index.chunks[i], float(bm_all[i]), {"bm25": r + 1}, {"bm25": float(bm_all[i])})

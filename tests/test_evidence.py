@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from collections import Counter
 
+from index.chunking import chunk_document, chunk_units, units
+from index.chunking import fine_units as _fine_units
 from index.korean import terms
-from rag.evidence import fine_units, select_evidence
-from index.records import Chunk
+from index.records import Chunk, Document, Section
+from rag.evidence import select_evidence
 from rag.records import Hit
+
+
+def fine_units(text: str, heading: str, max_chars: int):
+    return _fine_units(units(text, heading), max_chars)
 
 # the shape of a PDF text layer: a numbered list and bullets run together into one "sentence"
 LIST = ("7개 핵심 과제 (1) 인재 양성 AI 핵심 인재 연간 1만 명 양성 (2) 인프라 조성 「서울 AI 테크시티」조성, 인프라 10배 "
@@ -49,3 +55,22 @@ def test_the_answering_item_fits_a_small_budget():
     assert "Vision 2030 펀드" in text
     assert len(text) <= 200 + 10
     assert [p.n for p in ev.passages] == list(range(1, len(ev.passages) + 1))
+
+
+def test_units_are_stored_at_ingest_as_spans_of_the_chunk_text():
+    """Ingest stores each chunk's evidence units (spans and morphemes), so a question needs no kiwipiepy pass over
+    its hits: the spans are in order, do not overlap, hold the unit's own words, and the long list is split."""
+    doc = Document("d.txt", "d", [Section(LIST + "\n\n회의는 3월에 열렸다.\n\n○\n\n2025. 3.\n\n사업을 추진한다.", None, "")])
+    for cwt in chunk_document(doc, "k", 200, 1):
+        c = cwt.chunk
+        assert c.units
+        ends = [0]
+        for start, end, morphemes in c.units:
+            assert start >= ends[-1] and end > start and morphemes
+            ends.append(end)
+        texts = [t for t, _ in chunk_units(c)]
+        assert "(3) 투자 확대 서울 Vision 2030 펀드 인공지능 대전환 신설" in texts
+        assert "○" not in texts and all(morphemes for _, morphemes in chunk_units(c))
+        assert all(t == " ".join(c.text[s:e].split()) for t, (s, e, _) in zip(texts, c.units))
+        # exactly what the query path computed from the chunk's text before units were stored
+        assert chunk_units(c) == chunk_units(Chunk(c.id, c.source, c.text, section=c.section))
