@@ -98,6 +98,10 @@ def add_eval_arguments(parser: argparse.ArgumentParser, common: argparse.Argumen
     s.add_argument("--users", type=int, default=4)
     s.add_argument("--duration", type=float, default=60.0)
     s.add_argument("--url", default=None, help="http://127.0.0.1:PORT (`rag serve`); default: start one")
+    s.add_argument("--server-log", default=None, metavar="AUDIT.jsonl",
+                   help="the --url server's audit log, for the cross-check (a server this run starts: known)")
+    s.add_argument("--bursts", type=int, default=3, help="times all users send at the same instant")
+    s.add_argument("--abandoners", type=int, default=None, help="users who disconnect mid-answer (default N//4)")
 
     s = add("compare", "두 보고서 비교 / compare two report JSON files")
     s.add_argument("a", metavar="A.json")
@@ -313,7 +317,8 @@ def cmd_load(cfg: Config, args) -> int:
     ds = resolve_dataset(args.dataset, "answers", cfg)
     report, md, paths = run_load(cfg, ds, _corpus_for(args, ds), users=args.users, duration=args.duration,
                                  url=args.url, out_dir=_out_dir(args), name=args.name or "load",
-                                 progress=_progress())
+                                 progress=_progress(), bursts=args.bursts, abandoners=args.abandoners,
+                                 server_log=Path(args.server_log) if args.server_log else None)
     return _emit(args, report, paths, md)
 
 

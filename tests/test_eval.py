@@ -1,6 +1,6 @@
 """eval/: metric functions on hand-made cases, the KorQuAD loader, resume after an interrupted run, compare, the guard
-evaluation on eval/datasets/guard.jsonl, the load simulator's bounds. No LLM here: the answers run is driven by a tiny
-scripted generator (the thing under test is the harness, not the model)."""
+evaluation on eval/datasets/guard.jsonl (the load run is in tests/test_load.py). No LLM here: the answers run is
+driven by a tiny scripted generator (the thing under test is the harness, not the model)."""
 from __future__ import annotations
 
 import json
@@ -11,7 +11,6 @@ import pytest
 
 from eval import metrics
 from eval.korquad import CREDIT, korquad_rows, prepare_korquad
-from eval.load import bounded, check_local_url, check_rows, simulate
 from eval.report import compare, flatten, write_report
 from eval.runs import RunLog, with_referents
 
@@ -335,35 +334,3 @@ def test_guard_eval_on_the_dataset(tmp_path, monkeypatch, capsys):
     benign = sum(not r["expect"] for r in rows)
     assert rep["metrics"]["false_alarms_on_benign"]["benign_items"] == benign
     assert (tmp_path / "guard.md").is_file() and (tmp_path / "guard-per-type.png").is_file()
-
-
-# ------------------------------------------------------------------------------------------------ load bounds
-
-@pytest.mark.parametrize("url", ["http://localhost:7860", "http://10.0.0.5:7860", "http://127.0.0.2:7860",
-                                 "http://127.0.0.1.example.com/", "ftp://127.0.0.1/", "http://[::1]:7860"])
-def test_load_refuses_other_hosts(url):
-    with pytest.raises(ValueError):
-        check_local_url(url)
-
-
-def test_load_bounds_and_simulator_loses_nothing():
-    assert check_local_url("http://127.0.0.1:7860/") == "http://127.0.0.1:7860"
-    users, duration, notes = bounded(40, 900)
-    assert (users, duration) == (16, 600.0) and len(notes) == 2
-    with pytest.raises(ValueError):
-        bounded(0, 10)
-    import threading
-    import time
-    lock = threading.Lock()
-    order: list[str] = []
-
-    def ask(q: str) -> dict:                   # one shared worker, like the single generator queue
-        with lock:
-            time.sleep(0.005)
-            order.append(q)
-        return {"queue_wait_ms": 0.0}
-
-    rows = simulate(ask, ["a", "b", "c"], users=4, duration=0.2)
-    chk = check_rows(rows, 4)
-    assert chk["lost"] == 0 and chk["errors"] == 0 and chk["in_order_per_user"]
-    assert chk["sent"] == chk["answered"] == len(order) > 4

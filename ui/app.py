@@ -21,6 +21,7 @@ import re
 import shutil
 import tomllib
 import unicodedata
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -255,6 +256,17 @@ def reload_index(cfg: Config, assistant, embedder, embedder_path):
     return dataclasses.replace(assistant, retriever=retriever)
 
 
+_REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
+
+
+def api_request_id(value: str | None) -> str:
+    """The caller's request id when it is an opaque token (letters, digits, '-', '_', at most 100, nothing the
+    guard flags: it goes into the audit log unmasked), else a fresh uuid4 hex."""
+    if isinstance(value, str) and _REQUEST_ID.fullmatch(value) and not guard.scan(value):
+        return value
+    return uuid.uuid4().hex
+
+
 def build_app(cfg: Config, assistant):
     """The Gradio Blocks of the chat and the admin tab, over `assistant` (rag.answer.Assistant)."""
     from index.loaders import SUPPORTED_SUFFIXES
@@ -470,15 +482,29 @@ def build_app(cfg: Config, assistant):
         panel = [warning, warning_text, warning_spans]
         private = {"api_visibility": "private"}
 
-        def api_ask(question: str) -> dict:
-            """JSON API (`/gradio_api/call/ask`) for programs and load runs. Nobody sees a warning here, so personal
-            data is always masked before it is sent; the audit log records the finding types as for the chat."""
+        def api_ask(question: str, request_id: str | None = None) -> dict:
+            """JSON API for programs and load runs: POST `/gradio_api/call/ask` {"data": [question, request_id]}
+            (request_id may be null; `/gradio_api/call/v2/ask` {"question": …} or gradio_client's
+            `predict(question, api_name="/ask")` leave it out). request_id is the caller's opaque id (api_request_id:
+            anything else gets a fresh one); it is recorded when the request starts (`ask_start`, with the server's
+            sequence number) and with the answer, and echoed as "request_id" in the reply, so a load run can check
+            what the server received, answered and in which order (eval/load.py). Nobody sees a warning here, so
+            personal data is always masked before it is sent; the audit log records the finding types as for the
+            chat. A failure is recorded (exception class only) before it reaches the caller."""
             from rag.cli import answer_json
+            request_id = api_request_id(request_id)
+            audit.record_start(request_id, channel="api")
             findings = guard.scan(question or "")
             sent = guard.mask(question, findings) if guard.has_blocking(findings) else question
-            answer = holder.assistant.ask(sent)
-            rid = audit.record_answer(question, findings, answer, masked=sent != question, channel="api")
-            return answer_json(answer, rid)
+            try:
+                answer = holder.assistant.ask(sent)
+            except Exception as e:                    # the type only: messages may quote the question
+                audit.record_answer(question, findings, None, masked=sent != question, channel="api",
+                                    error=type(e).__name__, request_id=request_id)
+                raise
+            rid = audit.record_answer(question, findings, answer, masked=sent != question, channel="api",
+                                      request_id=request_id)
+            return {**answer_json(answer, rid), "request_id": request_id}
 
         gr.api(api_ask, api_name="ask", concurrency_limit=None)
         question.input(live_scan, question, panel, trigger_mode="always_last", show_progress="hidden",
