@@ -254,7 +254,7 @@ def cmd_answers(cfg: Config, args) -> int:
 def cmd_guard(cfg: Config, args) -> int:
     from eval import report as rep
     from eval.data import resolve_dataset
-    from rag.guard import evaluate_guard
+    from eval.guard_metrics import evaluate_guard
     ds = resolve_dataset(args.dataset, "guard", cfg)
     res = evaluate_guard(ds.items, min_severity=args.min_severity)
     res["min_severity"] = args.min_severity

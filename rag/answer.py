@@ -369,8 +369,7 @@ class Assistant:
             timings.setdefault("ttft_ms", (time.perf_counter() - t0) * 1000)
             timings.update(queue_wait_ms=stats.queue_wait_ms, generate_ms=stats.total_ms,
                            prompt_tokens=stats.prompt_tokens, completion_tokens=stats.completion_tokens)
-        pii = sorted({f.type for part in [text] + [c.text for c in cites] for f in guard.scan(part)
-                      if f.severity != "low" and f.type not in ("INJECTION", "CONFIDENTIAL")})
+        pii = guard.personal_types([f for part in [text] + [c.text for c in cites] for f in guard.scan(part)])
         if pii:
             warnings.append(self.prompts.msg("warn_pii_in_answer", types=", ".join(guard.TYPE_LABELS.get(t, t)
                                                                                     for t in pii)))

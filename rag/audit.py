@@ -19,6 +19,8 @@ _BOOT = uuid.uuid4().hex[:8]         # names this process in start records (sequ
 
 
 def _masked(text: str | None) -> str | None:
+    # scanned here again on purpose: a caller's findings may belong to another version of the text (the browser
+    # records the masked text it sent with the findings of what was typed), and reused spans would mis-mask
     return None if text is None else guard.mask(text, guard.scan(text), min_severity="low")
 
 

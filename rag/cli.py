@@ -13,6 +13,7 @@ import threading
 
 from rag.config import Config, load_config
 from rag.jsonl import read_jsonl
+from rag.records import answer_json
 
 EXIT_OK, EXIT_PARTIAL, EXIT_FAIL = 0, 1, 2
 
@@ -115,15 +116,6 @@ def cmd_search(cfg: Config, args) -> int:
 
 # ------------------------------------------------------------------------------------------------------ ask
 
-def answer_json(a, id_=None) -> dict:
-    return {"id": id_, "question": a.question, "rewritten_question": a.rewritten_question, "answer": a.text,
-            "refused": a.refused, "truncated": a.truncated,
-            "citations": [{"n": c.n, "source": c.source, "page": c.page, "section": c.section, "text": c.text}
-                          for c in a.citations],
-            "warnings": a.warnings,
-            "timings": {k: (round(v, 1) if isinstance(v, float) else v) for k, v in a.timings.items()}}
-
-
 def _print_answer(answer, streamed: str, prompts) -> None:
     """After a streamed answer: say what was decided. The screen must never end on text the checks replaced."""
     refused = prompts.msg("cli_refused")
@@ -159,8 +151,8 @@ def cmd_ask(cfg: Config, args) -> int:
     failed = 0
     for row in rows:
         findings = guard.scan(row["question"])
-        if guard.has_blocking(findings):
-            types = sorted({f.type for f in findings if f.severity != "low"})
+        if guard.needs_warning(findings):
+            types = guard.warned_types(findings)
             _err(f"경고 / warning [{row['id'] or '-'}]: 질문에 민감정보로 보이는 항목이 있습니다: "
                  f"{', '.join(guard.TYPE_LABELS.get(t, t) for t in types)}"
                  + (" (--mask로 가려서 보낼 수 있습니다)" if not args.mask else " → 가려서 보냅니다"))

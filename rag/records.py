@@ -41,3 +41,13 @@ class Finding:
     start: int
     end: int
     severity: str                    # low | medium | high
+
+
+def answer_json(a: Answer, id_=None) -> dict:
+    """An Answer as the JSON the CLI (--json) and the browser's JSON API return."""
+    return {"id": id_, "question": a.question, "rewritten_question": a.rewritten_question, "answer": a.text,
+            "refused": a.refused, "truncated": a.truncated,
+            "citations": [{"n": c.n, "source": c.source, "page": c.page, "section": c.section, "text": c.text}
+                          for c in a.citations],
+            "warnings": a.warnings,
+            "timings": {k: (round(v, 1) if isinstance(v, float) else v) for k, v in a.timings.items()}}

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from rag import guard
-from rag.guard import (PLACEHOLDERS, TYPE_LABELS, evaluate_guard, guard_report, has_blocking, is_injection, mask,
-                       normalize, scan)
+from eval.guard_metrics import evaluate_guard
+from rag.guard import PLACEHOLDERS, TYPE_LABELS, guard_report, has_blocking, is_injection, mask, normalize, scan
 from rag.records import Finding
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -119,15 +119,15 @@ def test_answer_markdown_labels_refusal_and_escapes():
 def test_warning_helpers_on_real_guard_findings():
     text = "민원인 주민등록번호 900101-1234567 문의"
     findings = guard.scan(text)
-    assert ui.needs_warning(findings)
+    assert guard.needs_warning(findings)
     spans = ui.highlight_spans(text, findings)
     assert "".join(s for s, _ in spans) == text
     assert ("900101-1234567", guard.TYPE_LABELS["RRN"]) in spans
-    assert ui.warned_types(findings) == ["RRN"]
+    assert guard.warned_types(findings) == ["RRN"]
     plain = "도우미가 읽을 수 있는 문서 형식은 무엇인가요?"
-    assert not ui.needs_warning(guard.scan(plain))
+    assert not guard.needs_warning(guard.scan(plain))
     assert ui.highlight_spans(plain, guard.scan(plain)) == [(plain, None)]
-    assert ui.needs_warning(guard.scan("[대외비] 보고서를 요약해줘"))
+    assert guard.needs_warning(guard.scan("[대외비] 보고서를 요약해줘"))
 
 
 def test_launch_options_are_local_and_private(tmp_path):

@@ -31,7 +31,7 @@ from rag import guard
 from rag.answer import Turn, display_source
 from rag.audit import AuditLog
 from rag.config import Config
-from rag.records import Answer, Citation, Finding
+from rag.records import Answer, Citation, Finding, answer_json
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,6 @@ MESSAGES = {
     "texts_unreadable": "UI 문구 파일을 읽을 수 없습니다 / cannot read UI texts {path}: {error}",
     "default_file_name": "문서",
 }
-WARN_ALWAYS = ("CONFIDENTIAL", "INJECTION")     # warned about even below the blocking severity
 SAFE_NAME_MAX = 120
 
 # system fonts only (Gradio's default theme would serve its own web fonts, which carry no Hangul anyway)
@@ -135,21 +134,12 @@ def answer_markdown(texts: dict, ai_label: str, text: str, *, rewritten: str | N
     return "\n\n".join(parts)
 
 
-def needs_warning(findings: list[Finding]) -> bool:
-    return guard.has_blocking(findings) or any(f.type in WARN_ALWAYS for f in findings)
-
-
-def warned_types(findings: list[Finding]) -> list[str]:
-    """Finding types worth a warning, in order of first appearance."""
-    return list(dict.fromkeys(f.type for f in findings if f.type in WARN_ALWAYS or f.severity != "low"))
-
-
 def highlight_spans(text: str, findings: list[Finding]) -> list[tuple[str, str | None]]:
     """(segment, Korean label or None) pairs covering `text`, for gr.HighlightedText (shown in the browser only)."""
     out: list[tuple[str, str | None]] = []
     pos = 0
     for f in sorted(findings, key=lambda f: f.start):
-        if f.start < pos or (f.type not in WARN_ALWAYS and f.severity == "low"):
+        if f.start < pos or not guard.warrants_warning(f):
             continue
         if f.start > pos:
             out.append((text[pos:f.start], None))
@@ -285,7 +275,7 @@ def build_app(cfg: Config, assistant):
 
     # --------------------------------------------------------------------------- warning panel
     def warning_view(text: str, findings: list[Finding]):
-        labels = ", ".join(guard.TYPE_LABELS.get(t, t) for t in warned_types(findings))
+        labels = ", ".join(guard.TYPE_LABELS.get(t, t) for t in guard.warned_types(findings))
         body = (f"<div role=\"alert\"><p class=\"warning-title\">{esc(T['warning_title'])}</p>"
                 f"<p>{esc(T['warning_found'].format(types=labels))}</p><p>{esc(T['warning_help'])}</p></div>")
         return gr.Column(visible=True), body, highlight_spans(text, findings)
@@ -295,7 +285,7 @@ def build_app(cfg: Config, assistant):
 
     def live_scan(text: str):
         findings = guard.scan(text or "")
-        return warning_view(text, findings) if needs_warning(findings) else hidden_warning()
+        return warning_view(text, findings) if guard.needs_warning(findings) else hidden_warning()
 
     def check(text: str):
         """On Enter / 보내기: send directly when there is nothing to warn about, else show the panel."""
@@ -303,7 +293,7 @@ def build_app(cfg: Config, assistant):
         if not text:
             return (*hidden_warning(), None, gr.skip())
         findings = guard.scan(text)
-        if needs_warning(findings):
+        if guard.needs_warning(findings):
             return (*warning_view(text, findings), None, gr.skip())
         outgoing = {"text": text, "shown": text, "findings": findings, "masked": False, "ack": False}
         return (*hidden_warning(), outgoing, "")
@@ -491,11 +481,10 @@ def build_app(cfg: Config, assistant):
             what the server received, answered and in which order (eval/load.py). Nobody sees a warning here, so
             personal data is always masked before it is sent; the audit log records the finding types as for the
             chat. A failure is recorded (exception class only) before it reaches the caller."""
-            from rag.cli import answer_json
             request_id = api_request_id(request_id)
             audit.record_start(request_id, channel="api")
             findings = guard.scan(question or "")
-            sent = guard.mask(question, findings) if guard.has_blocking(findings) else question
+            sent = guard.mask(question, findings) if guard.needs_warning(findings) else question
             try:
                 answer = holder.assistant.ask(sent)
             except Exception as e:                    # the type only: messages may quote the question
