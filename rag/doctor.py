@@ -32,13 +32,14 @@ def _llm_check(cfg: Config) -> dict:
         out["expected_sha256"] = models.GGUF_SHA256 if default else None
         out["sha256_ok"] = (out["sha256"] == models.GGUF_SHA256) if default else None
         # the generation runs in a child process: a crash of native code (SIGILL, SIGSEGV) is reported, not fatal
-        from rag.selfcheck import build_info, run_child, child_argv
+        from rag.selfcheck import build_info, child_argv, missing_cpu_flags, run_child
         res = run_child("llm", child_argv("llm", cfg))
         d = res.details
         out.update(generate_ok=res.ok, signal=res.signal, check_s=res.seconds,
                    prefill_tok_s=d.get("prefill_tok_s"), decode_tok_s=d.get("decode_tok_s"),
                    load_s=d.get("load_s"), sample=d.get("sample"), system_info=d.get("system_info"),
                    amx_in_use=d.get("amx_in_use"), build=build_info(), name=d.get("name"),
+                   cpu_flags_missing=missing_cpu_flags(),
                    chat_template=d.get("chat_template"))
         if not res.ok:
             out["error"] = res.message

@@ -54,7 +54,15 @@ def open_generator(cfg: Config):
     if cfg.llm_url:
         from rag.generate import OpenAIGenerator
         return OpenAIGenerator(cfg.llm_url, cfg.llm_api_model)
+    from rag.errors import ModelProvisionError
     from rag.generate import LlamaCppGenerator
+    from rag.selfcheck import missing_cpu_flags
+    missing = missing_cpu_flags()
+    if missing:
+        raise ModelProvisionError(
+            f"설치된 llama-cpp-python은 이 CPU에 없는 명령({', '.join(missing)})으로 빌드되었습니다. "
+            f"`bash scripts/setup.sh`로 이 CPU에 맞게 다시 빌드하십시오 / the installed llama-cpp-python was built for "
+            f"instructions this CPU lacks ({', '.join(missing)}): rerun `bash scripts/setup.sh` to rebuild it here")
     return LlamaCppGenerator(generator_path(cfg), cfg.n_ctx, cfg.n_threads)
 
 

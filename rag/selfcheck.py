@@ -51,6 +51,18 @@ def build_info() -> dict:
         return {}
 
 
+def missing_cpu_flags(cpuinfo: str | None = None, build: dict | None = None) -> list[str]:
+    """Instruction sets the installed llama.cpp build needs that this CPU does not report (a venv copied to another
+    machine): checked before the model is loaded in-process, where it would die with SIGILL instead."""
+    build = build_info() if build is None else build
+    need = build.get("requires_cpu_flags") or []
+    if not need:
+        return []
+    text = cpuinfo if cpuinfo is not None else Path("/proc/cpuinfo").read_text(errors="replace")
+    have = next((set(line.split(":", 1)[1].split()) for line in text.splitlines() if line.startswith("flags")), set())
+    return sorted(set(need) - have) if have else []
+
+
 # ------------------------------------------------------------------------------------------------ children
 
 def _child_llm(model: str, threads: int) -> dict:

@@ -1,8 +1,12 @@
 """Build and install llama-cpp-python with CPU flags that cannot fault on this machine (stdlib only; run by setup.sh).
 
 Why: PyPI ships llama-cpp-python as a source package whose default build uses GGML_NATIVE (-march=native). On a
-Xeon that reports AMX this compiles ggml's AMX kernels, and llama.cpp asks the kernel for AMX tile permission on
-the main thread only, so the first generation dies with SIGILL in a worker thread (ggml-org/llama.cpp PR #26954).
+Xeon that reports AMX this compiles ggml's AMX kernels, and on this project's machines (KVM guests reporting
+amx_tile/amx_int8) the first generation dies with SIGILL on an AMX tile instruction (`tilezero`), even though
+strace shows the kernel granting the AMX permission request (ARCH_REQ_XCOMP_PERM returns 0) in the faulting thread;
+upstream discusses a permission race in ggml-org/llama.cpp PR #26954. The cause below the instruction is not
+established here; what is: a build with no AMX instruction in it cannot take that fault
+(eval/reports/llama-build.md reproduces the crash and measures the candidates).
 
 What: the flags come from /proc/cpuinfo, one GGML_* option per instruction set the CPU reports, AMX always off and
 GGML_NATIVE off (so the compiler adds nothing we did not ask for). The wheel is built with pip's cache off and
@@ -145,6 +149,16 @@ def build_wheel(variant: str, python: str) -> tuple[Path, list[str], str]:
     return sorted(dest.glob("llama_cpp_python-*.whl"))[0], args, key
 
 
+def required_cpu_flags(variant: str, flags: set[str]) -> list[str]:
+    """The /proc/cpuinfo flags a build of this variant made on a CPU with `flags` needs at run time (native builds:
+    every SIMD flag of the build machine, since -march=native may use any of them)."""
+    if variant.startswith("native"):
+        return sorted(f for f in flags if f.startswith(("avx", "fma", "f16c", "bmi", "sse4")) and
+                      not (variant == "native-noamx" and f.startswith("amx")))
+    args = set(cmake_args(variant, flags))
+    return sorted({f for option, needs in FEATURES.items() if f"-D{option}=ON" in args for f in needs})
+
+
 def amx_instructions(lib: Path) -> list[str]:
     """AMX mnemonics in a shared library's disassembly (objdump from binutils, which gcc needs anyway)."""
     if shutil.which("objdump") is None:
@@ -217,6 +231,10 @@ def _stamped_variant(python: str) -> str | None:
 def ensure(python: str, variant: str) -> None:
     reason = verify(python, variant)
     if reason is None:
+        stamp = json.loads(stamp_path(python).read_text())
+        if "requires_cpu_flags" not in stamp:            # stamps written before this field
+            stamp["requires_cpu_flags"] = required_cpu_flags(variant, cpu_flags())
+            stamp_path(python).write_text(json.dumps(stamp, indent=1, ensure_ascii=False))
         say(f"    llama-cpp-python {VERSION} [{variant}]: 이미 올바른 빌드 / already the right build")
         return
     say(f"    llama-cpp-python 설치 필요 / install needed: {reason}")
@@ -235,6 +253,7 @@ def ensure(python: str, variant: str) -> None:
                 raise SystemExit(f"오류: {lib.name}에 AMX 명령 {hits} / error: AMX instructions in {lib.name}")
     stamp_path(python).write_text(json.dumps(
         {"version": VERSION, "variant": variant, "key": key, "cmake_args": args, "wheel": str(wheel),
+         "requires_cpu_flags": required_cpu_flags(variant, cpu_flags()),
          "libs": {p.name: _sha(p) for p in libs}}, indent=1, ensure_ascii=False))
     say(f"    llama-cpp-python {VERSION} [{variant}] 설치, AMX 명령 없음 확인 / installed, no AMX instructions")
 

@@ -77,6 +77,18 @@ def test_installed_llama_cpp_is_our_build_and_holds_no_amx_instruction():
     assert "AMX" not in info.upper(), info
 
 
+def test_a_build_for_another_cpu_is_refused_before_loading_the_model():
+    """A venv copied to a CPU without AVX-512: a clear error instead of SIGILL inside the process."""
+    from rag.selfcheck import build_info, missing_cpu_flags
+    haswell = "flags\t\t: fpu sse4_2 avx avx2 fma f16c bmi2\n"
+    build = {"requires_cpu_flags": llama_build.required_cpu_flags("cpu", llama_build.cpu_flags())}
+    if "avx512f" in llama_build.cpu_flags():
+        assert "avx512f" in missing_cpu_flags(haswell, build)
+    assert missing_cpu_flags(haswell, {"requires_cpu_flags": ["avx2", "fma"]}) == []
+    assert missing_cpu_flags() == []                      # the installed build fits this CPU
+    assert build_info()["requires_cpu_flags"]
+
+
 def test_amx_scanner_finds_amx_instructions(tmp_path):
     """The scan that guards every build must be able to fail: a tiny library with one AMX instruction."""
     src = tmp_path / "amx.c"
