@@ -130,7 +130,8 @@ class Work:
 
 
 def open_backend(work: Work, backend: str):
-    from index.embed import load_embedder, load_onnx_embedder
+    from index.embed import load_embedder
+    from index.onnx import load_onnx_embedder
     path = work.model_dir()
     if backend == "torch":
         return load_embedder(str(path))
@@ -164,8 +165,8 @@ def chunk_texts(index_dir: Path) -> list[str]:
 # ------------------------------------------------------------------------------------------------ phase: export
 
 def phase_export(work: Work, cfg) -> None:
-    from index.embed import ONNX_INT8_NAME, ensure_onnx_int8, export_onnx
-    from rag.convert_e5 import ensure_embedder
+    from index.onnx import ONNX_INT8_NAME, ensure_onnx_int8, export_onnx
+    from rag.provision.e5 import ensure_embedder
     src = Path(cfg.embedder_path) if cfg.embedder_path else ensure_embedder(cfg.models_dir)
     dst = work.model_dir()
     out: dict = {"source": str(src), "copy": str(dst)}
@@ -617,7 +618,7 @@ def run_child(work: Work, *args: str, env: dict | None = None) -> None:
 
 def run_all(args) -> int:
     from rag.config import load_config
-    from rag.convert_e5 import FOLDER_NAME
+    from rag.provision.e5 import FOLDER_NAME
     cfg = load_config()
     opts = dict(QUICK if args.quick else FULL)
     for key in ("korquad_files", "embed_reps", "scale_queries"):

@@ -43,6 +43,7 @@ def git_commit() -> str | None:
 
 def generator_info(cfg: Config, hash_custom: bool = False) -> dict:
     """The generator's identity without loading it: the verified stamp of the default GGUF, or a hash on request."""
+    from index.records import sha256_file
     from rag import models
     if cfg.llm_url:
         return {"backend": "openai-compatible", "url": cfg.llm_url, "model": cfg.llm_api_model}
@@ -57,7 +58,7 @@ def generator_info(cfg: Config, hash_custom: bool = False) -> dict:
     if stamped:
         out.update(sha256=stamped, verified=True)
     if out["sha256"] is None and hash_custom:
-        out["sha256"] = models.sha256_file(path)
+        out["sha256"] = sha256_file(path)
     out["is_default"] = out["sha256"] == models.GGUF_SHA256
     return out
 

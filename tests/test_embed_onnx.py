@@ -41,7 +41,7 @@ def model_link_dir(tmp_path_factory) -> Path:
     """The provisioned default embedder, seen through symlinks: ensure_onnx_int8 writes only the new onnx/ folder,
     so the shared model folder is never modified."""
     from rag.config import load_config
-    from rag.convert_e5 import ensure_embedder
+    from rag.provision.e5 import ensure_embedder
     src = ensure_embedder(load_config(env={}).models_dir)
     dst = tmp_path_factory.mktemp("model") / src.name
     dst.mkdir()
@@ -52,7 +52,8 @@ def model_link_dir(tmp_path_factory) -> Path:
 
 
 def test_ensure_onnx_int8_exports_once_and_embeds_like_torch(model_link_dir):
-    from index.embed import ONNX_INT8_NAME, embed_passages, ensure_onnx_int8, load_embedder, load_onnx_embedder
+    from index.embed import embed_passages, load_embedder
+    from index.onnx import ONNX_INT8_NAME, ensure_onnx_int8, load_onnx_embedder
 
     path = ensure_onnx_int8(model_link_dir)
     assert path == model_link_dir / "onnx" / ONNX_INT8_NAME and path.is_file()
@@ -75,6 +76,6 @@ def test_ensure_onnx_int8_exports_once_and_embeds_like_torch(model_link_dir):
 
 
 def test_load_onnx_embedder_names_the_missing_file(tmp_path):
-    from index.embed import load_onnx_embedder
+    from index.onnx import load_onnx_embedder
     with pytest.raises(FileNotFoundError, match="ensure_onnx_int8"):
         load_onnx_embedder(tmp_path)

