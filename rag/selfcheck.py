@@ -204,7 +204,9 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         if r.ok:
             d = r.details
-            extra = (f"prefill {d['prefill_tok_s']} tok/s, decode {d['decode_tok_s']} tok/s, AMX {d['amx_in_use']}"
+            # a cold start (the model just paged in, 2 tokens): proof that it runs, not a speed (rag doctor, eval/)
+            extra = (f"{d['generated_tokens']} tokens, cold start {d['prefill_tok_s']}/{d['decode_tok_s']} tok/s "
+                     f"prefill/decode, AMX {d['amx_in_use']}"
                      if r.component == "llm" else f"dim {d['dim']}")
             print(texts["passed"].format(**texts["component"][r.component], seconds=r.seconds, extra=extra),
                   file=sys.stderr if a.json else sys.stdout)

@@ -121,8 +121,8 @@ def build_wheel(variant: str, python: str) -> tuple[Path, list[str], str]:
     if found:
         say(f"    llama-cpp-python {VERSION} [{variant}] 빌드 재사용 / reusing the wheel built with these flags: {key}")
         return found[0], args, key
-    say(f"==> llama-cpp-python {VERSION}을 소스에서 컴파일합니다 (2코어에서 약 5분) / compiling from source, "
-        f"about 5 minutes on 2 cores\n    variant {variant}, key {key}\n    CMAKE_ARGS={' '.join(args)}")
+    say(f"==> llama-cpp-python {VERSION}을 소스에서 컴파일합니다 (2코어에서 5–9분) / compiling from source, "
+        f"5-9 minutes on 2 cores\n    variant {variant}, key {key}\n    CMAKE_ARGS={' '.join(args)}")
     env = dict(os.environ, CMAKE_ARGS=shlex.join(args), FORCE_CMAKE="1",
                CMAKE_BUILD_PARALLEL_LEVEL=str(os.cpu_count() or 2))
     env.pop("PIP_FIND_LINKS", None)
