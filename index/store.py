@@ -105,12 +105,14 @@ def expected_settings(embedder: dict, chunk_tokens: int, overlap: int, faiss_kin
 
 
 def check_compatible(manifest: dict, expected: dict) -> None:
-    """Loading an index built with other settings is a clear error, not silent garbage."""
+    """Loading an index built with other settings is a clear error, not silent garbage. Only the settings present
+    in `expected` are compared: a reader needs the embedder and the tokenizer of the questions to match; how the
+    chunks were cut and which FAISS kind holds the vectors are read from the manifest (a writer compares chunking)."""
     emb = manifest.get("embedder") or {}
     got = {"embedder": {"id": emb.get("id"), "dim": emb.get("dim")}, "tokenizer": manifest.get("tokenizer"),
            "chunking": manifest.get("chunking")}
     diffs = [f"{key}: 인덱스={json.dumps(got[key], ensure_ascii=False)} 현재 설정={json.dumps(expected[key], ensure_ascii=False)}"
-             for key in ("embedder", "tokenizer", "chunking") if got[key] != expected[key]]
+             for key in ("embedder", "tokenizer", "chunking") if key in expected and got[key] != expected[key]]
     if diffs:
         raise IndexMismatchError(
             "이 인덱스는 다른 설정으로 만들어졌습니다. `rag index --rebuild 경로...`로 다시 만드세요 / "

@@ -35,9 +35,11 @@ def index_files(cfg: Config, paths: list, embedder=None, path: Path | None = Non
 
 
 def open_index(cfg: Config, embedder=None, path: Path | None = None, index_dir: Path | None = None) -> Index:
+    """An index for reading: the question side (embedder, tokenizer) must match; the manifest says the rest."""
     if embedder is None:
         embedder, path = open_embedder(cfg)
-    return load_index(index_dir or cfg.resolved_index_dir, expected_index(cfg, embedder, path))
+    needed = {k: v for k, v in expected_index(cfg, embedder, path).items() if k in ("embedder", "tokenizer")}
+    return load_index(index_dir or cfg.resolved_index_dir, needed)
 
 
 def make_retriever(cfg: Config, index: Index, embedder, fusion: str | None = None):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SEED
+from conftest import ROOT, SEED
 from index.store import IndexMismatchError, current_generation, load_index, update_index
 
 
@@ -162,3 +162,16 @@ def test_approximate_faiss_index_is_selectable_and_finds_the_same_neighbours():
     assert (a[:, 0] == e[:, 0]).mean() >= 0.95
     with pytest.raises(ValueError):
         build_faiss(vecs, "ivf-nonsense")
+
+
+def test_a_reader_takes_chunking_from_the_manifest(tmp_path, embedder, base_cfg):
+    """Chunk size is a writer's setting: a reader whose config says otherwise still reads the index; the embedder
+    must match."""
+    from dataclasses import replace
+
+    from rag.runtime import open_index
+    idx = tmp_path / "idx"
+    build(idx, [ROOT / "samples"], embedder, chunk_tokens=200)
+    model, path = embedder
+    got = open_index(replace(base_cfg, chunk_tokens=120, index_dir=idx), model, path)
+    assert got.manifest["chunking"]["budget_tokens"] == 200 and len(got.chunks) > 0
