@@ -16,10 +16,8 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 import zipfile
 from pathlib import Path
 
@@ -32,22 +30,11 @@ DECODE_TOKENS = 64
 
 
 def _child(model: str, threads: int, text_file: str) -> dict:
-    import llama_cpp
-    llm = llama_cpp.Llama(model_path=model, n_ctx=1024, n_threads=threads, n_threads_batch=threads, n_batch=512,
-                          verbose=False)
-    text = Path(text_file).read_text(encoding="utf-8")
-    tokens = llm.tokenize(text.encode("utf-8"), add_bos=True)[:PREFILL_TOKENS]
-    t0 = time.perf_counter()
-    llm.eval(tokens)
-    prefill_s = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    for _ in range(DECODE_TOKENS):
-        tok = llm.sample(temp=0.0)
-        llm.eval([tok])
-    decode_s = time.perf_counter() - t1
-    info = llama_cpp.llama_print_system_info().decode("utf-8", "replace")
-    return {"prefill_tok_s": len(tokens) / prefill_s, "decode_tok_s": DECODE_TOKENS / decode_s,
-            "prefill_tokens": len(tokens), "system_info": info.strip()}
+    from rag.selfcheck import probe_generation
+    out = probe_generation(model, threads, Path(text_file).read_text(encoding="utf-8"), PREFILL_TOKENS,
+                           DECODE_TOKENS, n_ctx=1024)
+    out["prefill_tokens"] = out["prompt_tokens"]
+    return out
 
 
 def probe_text() -> str:
@@ -72,16 +59,16 @@ def amx_in_libs(lib_dir: Path) -> list[str]:
 
 
 def run_one(lib_dir: Path, model: str, threads: int, text_file: str, timeout: float = 600) -> dict:
-    env = dict(os.environ, LLAMA_CPP_LIB_PATH=str(lib_dir))
+    """One measurement in a child process that loads the variant's libraries (a signal is recorded, not fatal)."""
+    from rag.selfcheck import run_child
     cmd = [sys.executable, "-m", "eval.bench_llama_build", "--child", "--model", model, "--threads", str(threads),
            "--text", text_file]
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=timeout)
-    if r.returncode < 0:
-        import signal
-        return {"ok": False, "signal": signal.Signals(-r.returncode).name}
-    if r.returncode != 0:
-        return {"ok": False, "error": (r.stderr.strip().splitlines() or ["?"])[-1][:300]}
-    return {"ok": True, **json.loads(r.stdout.strip().splitlines()[-1])}
+    res = run_child("llm", cmd, timeout, env=dict(os.environ, LLAMA_CPP_LIB_PATH=str(lib_dir)))
+    if res.signal:
+        return {"ok": False, "signal": res.signal}
+    if not res.ok:
+        return {"ok": False, "error": res.details.get("error") or res.message}
+    return {"ok": True, **res.details}
 
 
 def cpu_description() -> dict:

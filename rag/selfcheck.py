@@ -65,19 +65,22 @@ def missing_cpu_flags(cpuinfo: str | None = None, build: dict | None = None) -> 
 
 # ------------------------------------------------------------------------------------------------ children
 
-def _child_llm(model: str, threads: int) -> dict:
+def probe_generation(model: str, threads: int, prompt: str = PROBE_PROMPT, max_prompt_tokens: int = 480,
+                     decode_tokens: int = 2, n_ctx: int = 512) -> dict:
+    """Load the GGUF, prefill `prompt` in one batch, decode greedily: the self-check (2 tokens) and the build
+    benchmark (eval/bench_llama_build.py, 64 tokens) both run this in a child process."""
     import llama_cpp
     t0 = time.perf_counter()
-    llm = llama_cpp.Llama(model_path=model, n_ctx=512, n_threads=threads, n_threads_batch=threads, n_batch=512,
+    llm = llama_cpp.Llama(model_path=model, n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, n_batch=512,
                           verbose=False)
     load_s = time.perf_counter() - t0
-    tokens = llm.tokenize(PROBE_PROMPT.encode("utf-8"), add_bos=True)
+    tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=True)[:max_prompt_tokens]
     t1 = time.perf_counter()
     llm.eval(tokens)                                   # prefill: the batched matrix kernels on every thread
     prefill_s = time.perf_counter() - t1
     out = []
     t2 = time.perf_counter()
-    for _ in range(2):                                 # decode: two real tokens
+    for _ in range(decode_tokens):                     # decode: real tokens
         tok = llm.sample(temp=0.0)
         out.append(tok)
         llm.eval([tok])
@@ -114,12 +117,12 @@ def _signal_name(returncode: int) -> str | None:
         return f"signal {-returncode}"
 
 
-def run_child(component: str, argv: list[str], timeout: float = TIMEOUT_S) -> CheckResult:
+def run_child(component: str, argv: list[str], timeout: float = TIMEOUT_S, env: dict | None = None) -> CheckResult:
     """Run one check's child and turn whatever happened to it (JSON line, exception, signal, hang) into a result."""
     texts = _texts()
     label = texts["component"][component]            # {"ko": ..., "en": ...}
     t0 = time.perf_counter()
-    env = dict(os.environ, PYTHONFAULTHANDLER="0")
+    env = dict(os.environ if env is None else env, PYTHONFAULTHANDLER="0")
     try:
         r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
@@ -171,7 +174,7 @@ def run_all(cfg: Config) -> list[CheckResult]:
 
 def _child_main(a: argparse.Namespace) -> int:
     try:
-        payload = _child_llm(a.model, a.threads) if a.child == "llm" else _child_embedder(a.model, a.backend)
+        payload = probe_generation(a.model, a.threads) if a.child == "llm" else _child_embedder(a.model, a.backend)
     except Exception as e:                                 # noqa: BLE001 - reported to the parent as JSON
         print(json.dumps({"error": f"{type(e).__name__}: {e}"}, ensure_ascii=False))
         return 1

@@ -175,3 +175,22 @@ def test_a_reader_takes_chunking_from_the_manifest(tmp_path, embedder, base_cfg)
     model, path = embedder
     got = open_index(replace(base_cfg, chunk_tokens=120, index_dir=idx), model, path)
     assert got.manifest["chunking"]["budget_tokens"] == 200 and len(got.chunks) > 0
+
+
+def test_an_index_of_an_older_format_is_rebuilt_with_the_files_it_held(tmp_path, embedder, sample_copy):
+    """Format 2 stores evidence units per chunk; `rag index` on a format-1 index rebuilds it from the files, and a
+    file indexed before but not named this time is kept (nothing is lost)."""
+    import json as _json
+    idx = tmp_path / "idx"
+    build(idx, [sample_copy], embedder)
+    manifest = current_generation(idx) / "manifest.json"
+    m = _json.loads(manifest.read_text(encoding="utf-8"))
+    m["format"] = 1
+    manifest.write_text(_json.dumps(m), encoding="utf-8")
+    with pytest.raises(IndexMismatchError):
+        load_index(idx)                                   # readers never guess
+    one = sorted(sample_copy.iterdir())[0]
+    rep = build(idx, [one], embedder)
+    assert rep.format_upgraded
+    after = load_index(idx)
+    assert len(after.manifest["files"]) == len(m["files"]) and all(c.units for c in after.chunks)
