@@ -23,6 +23,7 @@ from rag.config import Config
 
 EXIT_OK = 0
 ALL_RETRIEVERS = "bm25,dense,linear,rrf"
+STRATEGIES = ("free", "quote", "choice", "choice+quote")
 
 
 # ------------------------------------------------------------------------------------------------ arguments
@@ -71,6 +72,8 @@ def add_eval_arguments(parser: argparse.ArgumentParser, common: argparse.Argumen
     _common_run(s, None)
     _corpus_opts(s)
     s.add_argument("--budgets", type=_ints, default=None, help="evidence_chars values, e.g. 600,1200,2400")
+    s.add_argument("--strategies", default=None,
+                   help="answer strategies side by side, e.g. free,quote,choice,choice+quote (default: the config's)")
 
     s = add("guard", "개인정보·주입 검사 평가 / guard: precision, recall, F1 per type")
     _common_run(s, "guard")
@@ -219,7 +222,7 @@ def cmd_retrieval(cfg: Config, args) -> int:
 def cmd_answers(cfg: Config, args) -> int:
     from eval import report as rep
     from eval.data import eval_home, open_eval_index, resolve_dataset
-    from eval.runs import RunLog, run_answers, summarize_answers, with_referents
+    from eval.runs import RunLog, raw_prefill, run_answers, summarize_answers, with_referents
     from rag.runtime import make_retriever, open_assistant, open_generator
     ds = resolve_dataset(args.dataset, "answers", cfg)
     corpus = _corpus_for(args, ds)
@@ -232,19 +235,41 @@ def cmd_answers(cfg: Config, args) -> int:
     settings = {"kind": "answers", "dataset": ds.sha256, "index": str(index.path), "generator": gen_info.get("sha256")
                 or gen_info.get("url"), "prompts": prompts_hash(cfg),
                 **{k: getattr(cfg, k) for k in ("top_k", "fusion", "fusion_weight_bm25", "candidates", "max_tokens",
-                                                "temperature", "min_evidence_coverage", "min_dense_score", "n_ctx")}}
+                                                "temperature", "min_evidence_coverage", "min_dense_score", "n_ctx",
+                                                "min_support", "answer_strategy", "open_strategy", "unverified",
+                                                "choice_min_margin")}}
     log = RunLog(eval_home(cfg) / "runs" / name, settings, fresh=args.fresh)
     if log.resumed:
         _err(f"이어서 실행: 완료된 항목 {log.resumed}개 / resuming: {log.resumed} answers already done")
-    assistant = open_assistant(cfg, generator=open_generator(cfg), retriever=retriever)
-    run_answers(assistant, items, budgets, log, corpus)
-    records = [log.records[f"{r['id']}@{b}"] for b in budgets for r in items]
-    summary = summarize_answers(records, budgets, assistant.prompts.msg("warn_unsupported"))
+    strategies = [x.strip() for x in args.strategies.split(",") if x.strip()] if args.strategies else None
+    bad = [x for x in strategies or [] if x not in STRATEGIES]
+    if bad:
+        raise ValueError(f"--strategies {bad[0]!r}: 허용 값 / allowed: {', '.join(STRATEGIES)}")
+    generator = open_generator(cfg)
+    assistant = open_assistant(cfg, generator=generator, retriever=retriever)
+    prefill = raw_prefill(generator)
+    run_answers(assistant, items, budgets, log, corpus, strategies)
+    after = raw_prefill(generator)
+    if prefill and after:                       # the baseline before and after the run, averaged
+        prefill = {**prefill, "a_ms": (prefill["a_ms"] + after["a_ms"]) / 2,
+                   "ms_per_token": (prefill["ms_per_token"] + after["ms_per_token"]) / 2,
+                   "before": {k: prefill[k] for k in ("a_ms", "ms_per_token")},
+                   "after": {k: after[k] for k in ("a_ms", "ms_per_token")}}
+    keys = [f"{r['id']}@{b}" + (f"@{s}" if s else "") for s in strategies or [""] for b in budgets for r in items]
+    records = [log.records[k] for k in keys]
+    summary = summarize_answers(records, budgets, assistant.prompts.msg("warn_unsupported"), strategies, prefill)
     notes = [f"{len(items)} items ({sum(1 for r in items if r.get('answerable', True))} answerable)"]
     if args.limit:
         notes.append(f"limited to the first {args.limit} items (plus the items their follow-ups refer to)")
     md = rep.answers_markdown(f"Answers: {ds.name}", summary, notes)
-    report = {"kind": "answers", "metrics": summary, "settings": {**settings, "budgets": budgets}, "notes": notes,
+    if prefill:
+        notes.append(f"raw llama-cpp-python prefill in this run: {prefill['a_ms']:.0f} ms + "
+                     f"{prefill['ms_per_token']:.2f} ms/token (Llama.eval after the cached static prefix, measured "
+                     f"before and after the answers); ttft_over_raw_prefill = TTFT / raw prefill of the answer's own "
+                     f"prefill_tokens")
+    report = {"kind": "answers", "metrics": summary, "settings": {**settings, "budgets": budgets,
+                                                                  "strategies": strategies}, "notes": notes,
+              "raw_prefill": prefill,
               "stamp": rep.stamp(cfg, index=index, index_dir=index_dir, dataset=ds, uses_generator=True,
                                  embedder_path=emb_path)}
     paths = rep.write_report(_out_dir(args), name, report, md, rep.answers_figures(summary))

@@ -252,18 +252,24 @@ def retrieval_verdict(summary: dict, records: list[dict] | None = None, fused: s
 # ------------------------------------------------------------------------------------------------ answers
 
 ANSWER_COLS = ["answer_match", "refusal_accuracy", "refused_unanswerable", "refused_answerable",
-               "citation_precision", "answered_with_correct_citation", "evidence_has_answer", "evidence_has_quote",
-               "evidence_chars_median", "ttft_ms_median", "ttft_ms_p95", "tokens_per_s_median"]
+               "citation_precision", "answered_with_correct_citation", "verified_quote_rate", "evidence_has_answer",
+               "evidence_has_quote", "evidence_chars_median", "prefill_tokens_median", "ttft_ms_median", "ttft_ms_p95",
+               "ttft_over_raw_prefill_median", "ttft_over_raw_prefill_p95", "total_ms_median", "tokens_per_s_median"]
 
 
 def answers_markdown(title: str, summary: dict, notes: list[str]) -> str:
     rows = [[b, s["items"]] + [s.get(c) for c in ANSWER_COLS] for b, s in summary.items()]
     md = [f"# {title}", "",
-          "Per context budget (evidence_chars). answer_match: a gold answer (NFC, case, whitespace and punctuation "
+          "Per variant: the context budget (evidence_chars), as `strategy@budget` when strategies are compared. "
+          "answer_match: a gold answer (NFC, case, whitespace and punctuation "
           "ignored) is contained in the answer, over answerable items (a refusal never matches). refusal_accuracy: "
           "refused == not answerable, over all items. citation_precision: cited passages that contain a gold answer "
           "or come from a gold source. evidence_has_answer: a gold answer is inside the evidence the pipeline "
-          "selected. TTFT from the start of ask(); tokens/s is decode speed after the first token.", "",
+          "selected. verified_quote_rate: shown answers whose every citation quote this report found verbatim in its "
+          "passage (its own check, not the answer's flag). prefill_tokens: prompt tokens actually evaluated (the "
+          "cached prefix excluded); ttft/raw: TTFT over the raw llama-cpp-python prefill of that many tokens, "
+          "measured in the same run. TTFT from the start of ask(); tokens/s is decode speed after the first "
+          "token.", "",
           table(["budget", "items"] + ANSWER_COLS, rows, 3)]
     fol = {b: s.get("followup_answer_match") for b, s in summary.items() if s.get("followup_answer_match") is not None}
     if fol:
@@ -276,12 +282,19 @@ def answers_markdown(title: str, summary: dict, notes: list[str]) -> str:
                "answered anyway):", "",
                table(["budget", "answerable"] + keys, [[b, summary[b].get("answerable")] + [f[k] for k in keys]
                                                        for b, f in fails.items()], 0)]
+    ext = {b: s["if_extract"] for b, s in summary.items() if s.get("if_extract")}
+    if ext:
+        md += ["", "The other policy for an answer without a verified quote, computed from the same run: show the best "
+               "evidence sentence as a labelled quotation instead of refusing (answer_match counts it when that "
+               "sentence holds a gold answer; an unanswerable item so answered is not refused):", "",
+               table(["variant", "withheld", "answer_match if extract", "refused_unanswerable if extract"],
+                     [[b, e["withheld"], e["answer_match"], e["refused_unanswerable"]] for b, e in ext.items()], 3)]
     md += ["", *[f"- {n}" for n in notes]] if notes else []
     return "\n".join(md)
 
 
 def answers_figures(summary: dict) -> dict:
-    if len(summary) < 2:
+    if len(summary) < 2 or not all(b.isdigit() for b in summary):
         return {}
     xs = [int(b) for b in summary]
     fig, ax = figure("Accuracy against context budget", "evidence_chars", "rate")
@@ -342,6 +355,13 @@ def sweep_markdown(title: str, curves: dict, notes: list[str]) -> str:
             cols += [c for c in ("answer@1", "answer@5", "evidence@1") if c in pts[0]]
             md += ["", f"## {ds}, candidates {cand}", "",
                    table(["w_bm25"] + cols, [[p["weight"]] + [p.get(c) for c in cols] for p in pts], 4)]
+    ext = {b: s["if_extract"] for b, s in summary.items() if s.get("if_extract")}
+    if ext:
+        md += ["", "The other policy for an answer without a verified quote, computed from the same run: show the best "
+               "evidence sentence as a labelled quotation instead of refusing (answer_match counts it when that "
+               "sentence holds a gold answer; an unanswerable item so answered is not refused):", "",
+               table(["variant", "withheld", "answer_match if extract", "refused_unanswerable if extract"],
+                     [[b, e["withheld"], e["answer_match"], e["refused_unanswerable"]] for b, e in ext.items()], 3)]
     md += ["", *[f"- {n}" for n in notes]] if notes else []
     return "\n".join(md)
 

@@ -184,44 +184,109 @@ def with_referents(items: list[dict], limit: int | None) -> list[dict]:
     return out
 
 
-def answer_record(item: dict, budget: int, answer, evidence, corpus: Path | None) -> dict:
-    cites = [{"n": c.n, "source": relative_source(c.source, corpus), "page": c.page, "text": c.text}
-             for c in answer.citations]
+def variant(budget: int, strategy: str) -> str:
+    return f"{strategy}@{budget}"
+
+
+def quote_checks(answer, golds: list[str]) -> dict:
+    """Cross-checks of the shown answer's quotes, made here and not taken from the answer's own flags: every quote
+    must be found verbatim (rag.quotes.locate) in the text of the passage it cites; and does a quote hold a gold?"""
+    from rag.quotes import locate
+    quotes = [(c.quote, c.text) for c in answer.citations if c.quote]
+    ok = bool(quotes) and all(all(locate(part, text) is not None for part in q.split(" … ")) for q, text in quotes)
+    return {"quote_verified": ok, "quote_has_answer": any(metrics.answer_match(q, golds) for q, _ in quotes)}
+
+
+def answer_record(item: dict, budget: int, answer, evidence, corpus: Path | None, strategy: str = "") -> dict:
+    cites = [{"n": c.n, "source": relative_source(c.source, corpus), "page": c.page, "text": c.text,
+              "quote": c.quote} for c in answer.citations]
     ans = {"text": answer.text, "refused": answer.refused, "citations": cites, "warnings": answer.warnings,
-           "rewritten_question": answer.rewritten_question}
+           "rewritten_question": answer.rewritten_question, "strategy": answer.strategy,
+           "verified": answer.verified, "extractive": answer.extractive,
+           "unverified_reason": answer.unverified_reason}
     ev_text = "\n".join(p.text for p in evidence.passages) if evidence is not None else ""
-    return {"key": f"{item['id']}@{budget}", "id": item["id"], "budget": budget, "answer": ans,
+    top = evidence.top_sentence() if evidence is not None else None
+    top_text = top[0].text[top[1].start:top[1].end] if top else ""
+    golds = item.get("answers") or []
+    key = f"{item['id']}@{budget}" + (f"@{strategy}" if strategy else "")
+    return {"key": key, "id": item["id"], "budget": budget, "strategy": strategy, "answer": ans,
             "followup": item.get("followup_of") is not None,
-            "scores": metrics.answer_scores(item, ans),
+            "scores": {**metrics.answer_scores(item, ans), **quote_checks(answer, golds)},
             "evidence": {"chars": len(ev_text), "passages": len(evidence.passages) if evidence else 0,
-                         "has_answer": metrics.answer_match(ev_text, item.get("answers") or []),
+                         "has_answer": metrics.answer_match(ev_text, golds),
                          "has_quote": (metrics.answer_match(ev_text, [item["evidence"]])
                                        if item.get("evidence") else None),
+                         "top_sentence_has_answer": metrics.answer_match(top_text, golds) if top_text else False,
                          "sources": metrics.distinct(relative_source(p.source, corpus)
                                                      for p in (evidence.passages if evidence else []))},
             "timings": {k: (round(v, 2) if isinstance(v, float) else v) for k, v in answer.timings.items()}}
 
 
-def run_answers(assistant, items: list[dict], budgets: list[int], log: RunLog, corpus: Path | None = None) -> None:
-    """Every item at every budget through Assistant.stream (the product's own path)."""
+def run_answers(assistant, items: list[dict], budgets: list[int], log: RunLog, corpus: Path | None = None,
+                strategies: list[str] | None = None) -> None:
+    """Every item at every budget and strategy through Assistant.stream (the product's own path); strategy by
+    strategy, so each keeps its prompt prefix in the KV cache."""
     from rag.answer import Turn, collect
     by_id = {r["id"]: r for r in items}
-    units = [(b, r) for b in budgets for r in items]
-    todo = [(b, r) for b, r in units if not log.done(f"{r['id']}@{b}")]
+    strategies = strategies or [""]
+    units = [(s, b, r) for s in strategies for b in budgets for r in items]
+
+    def key(s: str, b: int, r_id: str) -> str:
+        return f"{r_id}@{b}" + (f"@{s}" if s else "")
+
+    todo = [(s, b, r) for s, b, r in units if not log.done(key(s, b, r["id"]))]
     bar = progress_bar(len(units), len(units) - len(todo), "answers")
     try:
-        for budget, item in todo:
+        for strategy, budget, item in todo:
             history = []
             ref = item.get("followup_of")
             if ref is not None:
-                prev = log.records.get(f"{ref}@{budget}")
+                prev = log.records.get(key(strategy, budget, ref))
                 if prev is not None:
                     history = [Turn(by_id[ref]["question"], prev["answer"]["text"])]
-            got = collect(assistant.stream(item["question"], history, evidence_chars=budget))
-            log.add(answer_record(item, budget, got.answer, got.evidence, corpus))
+            got = collect(assistant.stream(item["question"], history, evidence_chars=budget,
+                                           strategy=strategy or None))
+            log.add(answer_record(item, budget, got.answer, got.evidence, corpus, strategy))
             bar.update(1)
     finally:
         bar.close()
+
+
+def raw_prefill(generator, sizes: tuple[int, ...] = (150, 300, 600), repeats: int = 2) -> dict | None:
+    """The bare llama-cpp-python prefill on this machine, now: `Llama.eval` of n tokens of a real answer prompt
+    after the cached static prefix, for a few n; a least-squares line ms = a + b·n lets every answer's TTFT be
+    compared with the raw prefill of as many tokens as it actually prefilled. None for a generator by URL."""
+    import time as _time
+    if not hasattr(generator, "run_exclusive"):
+        return None
+    from rag.answer import static_messages
+    from rag.prompting import load_prompts
+    from rag.config import PROJECT_ROOT
+    prompts = load_prompts(PROJECT_ROOT / "prompts")
+    static = static_messages(prompts)
+    filler = "\n".join(ex.evidence[0]["text"] for ex in prompts.examples) * 20
+    tokens = generator.prompt_tokens(static + [{"role": "user", "content": filler}])
+    base = len(generator.prompt_tokens(static)) - 1
+
+    def measure(llm) -> list[tuple[int, float]]:
+        got = []
+        llm.n_tokens = 0
+        llm.eval(tokens[:base])
+        for _ in range(repeats):
+            for n in sizes:
+                llm.n_tokens = base
+                t = _time.perf_counter()
+                llm.eval(tokens[base:base + n])
+                got.append((n, (_time.perf_counter() - t) * 1000))
+        llm.n_tokens = base
+        return got
+
+    pts = generator.run_exclusive(measure)
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+    return {"a_ms": round(my - b * mx, 1), "ms_per_token": round(b, 3), "points": pts,
+            "tokens_per_s": round(1000 / b, 1) if b > 0 else None}
 
 
 def failure_breakdown(rows: list[dict], withheld_msg: str | None = None) -> dict:
@@ -246,23 +311,50 @@ def failure_breakdown(rows: list[dict], withheld_msg: str | None = None) -> dict
     return out
 
 
-def summarize_answers(records: list[dict], budgets: list[int], withheld_msg: str | None = None) -> dict:
+def summarize_rows(rows: list[dict], withheld_msg: str | None = None, prefill: dict | None = None) -> dict:
+    s = metrics.answer_summary([r["scores"] for r in rows], [r["timings"] for r in rows])
+    ans = [r for r in rows if r["scores"]["answerable"]]
+    s["evidence_has_answer"] = metrics.rate(sum(r["evidence"]["has_answer"] for r in ans), len(ans))
+    quotes = [r["evidence"]["has_quote"] for r in ans if r["evidence"].get("has_quote") is not None]
+    s["evidence_has_quote"] = metrics.rate(sum(quotes), len(quotes))
+    s["evidence_chars_median"] = metrics.median([r["evidence"]["chars"] for r in rows])
+    shown = [r for r in rows if not r["scores"]["refused"]]
+    s["verified_quote_rate"] = metrics.rate(sum(r["scores"].get("quote_verified", False) for r in shown), len(shown))
+    s["extractive_shown"] = sum(r["answer"].get("extractive", False) for r in shown)
+    s["prefill_tokens_median"] = metrics.median([r["timings"]["prefill_tokens"] for r in rows
+                                                 if r["timings"].get("prefill_tokens")])
+    if prefill:
+        ratios = [r["timings"]["ttft_ms"] / (prefill["a_ms"] + prefill["ms_per_token"] * r["timings"]["prefill_tokens"])
+                  for r in rows if r["timings"].get("prefill_tokens") and r["timings"].get("ttft_ms")]
+        s["ttft_over_raw_prefill_median"] = metrics.median(ratios)
+        s["ttft_over_raw_prefill_p95"] = metrics.percentile(ratios, 95)
+    # the other policy for an unverified answer, from the same run: show the best evidence sentence instead
+    una = [r for r in rows if not r["scores"]["answerable"]]
+    withheld = [r for r in rows if r["answer"].get("unverified_reason")]
+    if withheld:
+        s["if_extract"] = {
+            "answer_match": metrics.rate(sum(r["scores"].get("match", False) or (
+                bool(r["answer"].get("unverified_reason")) and r["evidence"].get("top_sentence_has_answer", False))
+                for r in ans), len(ans)),
+            "refused_unanswerable": metrics.rate(sum(r["scores"]["refused"] and not r["answer"].get("unverified_reason")
+                                                     for r in una), len(una)),
+            "withheld": len(withheld)}
+    fol = [r for r in ans if r.get("followup")]
+    if fol:
+        s["followup_answer_match"] = metrics.rate(sum(r["scores"]["match"] for r in fol), len(fol))
+    s["failures"] = failure_breakdown(rows, withheld_msg)
+    return s
+
+
+def summarize_answers(records: list[dict], budgets: list[int], withheld_msg: str | None = None,
+                      strategies: list[str] | None = None, prefill: dict | None = None) -> dict:
+    """Metrics per variant: "<budget>" for the configured strategy, "<strategy>@<budget>" in an ablation."""
     out = {}
-    for b in budgets:
-        rows = [r for r in records if r["budget"] == b]
-        if not rows:
-            continue
-        s = metrics.answer_summary([r["scores"] for r in rows], [r["timings"] for r in rows])
-        ans = [r for r in rows if r["scores"]["answerable"]]
-        s["evidence_has_answer"] = metrics.rate(sum(r["evidence"]["has_answer"] for r in ans), len(ans))
-        quotes = [r["evidence"]["has_quote"] for r in ans if r["evidence"].get("has_quote") is not None]
-        s["evidence_has_quote"] = metrics.rate(sum(quotes), len(quotes))
-        s["evidence_chars_median"] = metrics.median([r["evidence"]["chars"] for r in rows])
-        fol = [r for r in ans if r.get("followup")]
-        if fol:
-            s["followup_answer_match"] = metrics.rate(sum(r["scores"]["match"] for r in fol), len(fol))
-        s["failures"] = failure_breakdown(rows, withheld_msg)
-        out[str(b)] = s
+    for strategy in strategies or [""]:
+        for b in budgets:
+            rows = [r for r in records if r["budget"] == b and r.get("strategy", "") == strategy]
+            if rows:
+                out[variant(b, strategy) if strategy else str(b)] = summarize_rows(rows, withheld_msg, prefill)
     return out
 
 

@@ -1,8 +1,10 @@
 """The online path, question → cited answer, in one readable function chain:
 
     rewrite follow-up (short LLM call) → retrieve (BM25 ∥ dense → fuse) → select evidence (budget)
-    → refuse early if the evidence is clearly insufficient → prompt (prompts/) → stream from the generator
-    → citations ([n] → passages, dangling markers dropped) → refusal detection → output guard
+    → refuse early if the evidence is clearly insufficient → answer by one strategy (free generation, quote first,
+    or candidate choice for factoid questions) → refusal detection → verified quotes (rag/quotes.py: every claim
+    needs exact supporting words of a passage, else the answer is withheld or replaced by a labelled quotation)
+    → citations ([n] → passages with their quotes) → output guard
 
 `Assistant.stream()` yields events so the UI and the CLI can show tokens as they come; `Assistant.ask()` collects them.
 """
@@ -15,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from index import korean
-from rag import guard
+from rag import choice, guard, quotes
 from rag.config import Config
 from rag.evidence import Evidence, Passage, document_frequencies, select_evidence
 from rag.generate import Stats
@@ -23,7 +25,7 @@ from rag.prompting import Prompts, load_prompts
 from rag.records import Answer, Citation
 from rag.retrieve import Retriever
 
-_MARKER = re.compile(r"\[(\d{1,3})\]")
+_MARKER = quotes.MARKER
 _FOLLOWUP = re.compile(r"(^|\s)(그럼|그러면|그건|그것|그거|그게|그|이|해당|거기|저기|위|앞의|앞서|방금|그분|그 사람|이 사업|그 사업)"
                        r"(\s|$|은|는|을|를|이|가|에|의|도)")
 
@@ -80,20 +82,40 @@ def _user_turn(prompts: Prompts, question: str, items: list[str]) -> dict[str, s
     return {"role": "user", "content": prompts.answer.format(evidence="\n\n".join(items), question=question)}
 
 
-def static_messages(prompts: Prompts) -> list[dict[str, str]]:
+def example_answer(prompts: Prompts, ex, style: str) -> str:
+    """A worked example's answer as the strategy writes it: "quote" puts the copied sentence first."""
+    if style != "quote":
+        return ex.answer
+    return prompts.msg("quote_format", quote=ex.quote or prompts.messages["quote_none"], answer=ex.answer)
+
+
+def static_messages(prompts: Prompts, style: str = "free") -> list[dict[str, str]]:
     """The byte-identical prefix of every request: the system prompt, then the worked examples as earlier turns."""
-    msgs = [{"role": "system", "content": prompts.system}]
+    system = prompts.system + ("\n" + prompts.quote_rule if style == "quote" else "")
+    msgs = [{"role": "system", "content": system}]
     for ex in prompts.examples:
         items = [prompts.evidence_item.format(n=i, source=e["source"], location=e["location"], text=e["text"])
                  for i, e in enumerate(ex.evidence, 1)]
-        msgs += [_user_turn(prompts, ex.question, items), {"role": "assistant", "content": ex.answer}]
+        msgs += [_user_turn(prompts, ex.question, items), {"role": "assistant", "content": example_answer(prompts, ex, style)}]
     return msgs
 
 
-def build_messages(prompts: Prompts, question: str, passages: list[Passage]) -> list[dict[str, str]]:
+def build_messages(prompts: Prompts, question: str, passages: list[Passage], style: str = "free"
+                   ) -> list[dict[str, str]]:
     items = [prompts.evidence_item.format(n=p.n, source=display_source(p.source), location=location(p), text=p.text)
              for p in passages]
-    return static_messages(prompts) + [_user_turn(prompts, question, items)]
+    return static_messages(prompts, style) + [_user_turn(prompts, question, items)]
+
+
+_QUOTE_FIRST = re.compile(r"^\s*근거\s*[:：]\s*(?P<quote>.*?)\s*\n+\s*답\s*[:：]\s*(?P<answer>.+)$", re.S)
+
+
+def split_quote_first(raw: str) -> tuple[str | None, str]:
+    """(the model's quote, its answer) from a quote-first reply; (None, raw) when it did not keep the format."""
+    m = _QUOTE_FIRST.match(raw)
+    if not m:
+        return None, raw
+    return m.group("quote").strip(), m.group("answer").strip()
 
 
 def map_citations(text: str, passages: list[Passage], prompts: Prompts) -> tuple[str, list[Citation], list[str]]:
@@ -115,75 +137,6 @@ def map_citations(text: str, passages: list[Passage], prompts: Prompts) -> tuple
     cleaned = re.sub(r"[ \t]+([.,])", r"\1", cleaned).strip()
     cites = [Citation(n, by_n[n].source, by_n[n].page, by_n[n].text, by_n[n].section) for n in used]
     return cleaned, cites, warnings
-
-
-def passage_terms(p: Passage) -> set[str]:
-    """A passage's morphemes: from the index (stored at ingest), or computed for a passage made by hand."""
-    return p.terms or set(korean.terms(p.text))
-
-
-def attribute(text: str, passages: list[Passage], min_share: float = 0.5) -> Passage | None:
-    """The passage that holds most of the answer's content morphemes, when it holds at least `min_share` of them."""
-    terms = set(korean.terms(text))
-    if not terms or not passages:
-        return None
-    best = max(passages, key=lambda p: len(terms & passage_terms(p)))
-    return best if len(terms & passage_terms(best)) / len(terms) >= min_share else None
-
-
-# words any answer may use about the evidence itself ("자료에 따르면 …", "… 확인됩니다"): not content
-_GENERIC = frozenset({"자료", "따르", "근거", "답변", "질문", "내용", "확인", "경우", "있", "없", "하", "되", "이",
-                      "것", "수", "등", "관련", "대하", "위하", "통하", "말하", "보"})
-
-
-_NAMES = frozenset({"NNP", "SL", "SH"})              # proper nouns, foreign words, Hanja: never invented
-
-
-def support(answer: str, question: str, passages: list[Passage], q_terms: set[str] | None = None) -> float:
-    """Share of the answer's new content (morphemes not already in the question) that the evidence contains, 0.0 when
-    a new name is missing from it. A small model that invents an address, or copies a name from the worked examples,
-    writes morphemes the evidence does not contain. Numbers are checked by unsupported_numbers()."""
-    ev_text = " ".join(p.text for p in passages)
-    ev = set().union(*(passage_terms(p) for p in passages))
-    ev_compact = re.sub(r"\s+", "", ev_text).lower()
-    q = set(korean.terms(question) if q_terms is None else q_terms) | _GENERIC
-    new = {(t, tag) for t, tag in korean.tagged_terms(_MARKER.sub("", answer)) if t not in q and not t[0].isdigit()}
-
-    def found(t: str) -> bool:
-        return t in ev or t.lower() in ev_compact
-
-    if any(tag in _NAMES and not found(t) for t, tag in new):
-        return 0.0
-    words = {t for t, _ in new}
-    if len(words) < 3:                                # too little new content to judge ("오후", "입니다")
-        return 1.0
-    return sum(found(t) for t in words) / len(words)
-
-
-_DATE = re.compile(r"(\d{4})\s*(?:년|\.)\s*(\d{1,2})\s*(?:월|\.)\s*(\d{1,2})\s*(?:일|\.)?")
-# a number with the magnitude word that changes its value (100만 ≠ 100억); other unit words are not compared, so
-# "15명" is supported by "15인 이내" and "2555입니다" by "의안 번호 2555"
-_NUMBER = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d+(?:\.\d+)?(?:\s*(?:만|억|천|조))?")
-
-
-def _numbers(text: str, with_parts: bool = False) -> list[str]:
-    text = _DATE.sub(lambda m: f" {int(m[1])}-{int(m[2])}-{int(m[3])} ", text)
-    text = re.sub(r"(?<=\d),(?=\d{3})", "", text)                  # 2,000 → 2000
-    out = []
-    for m in _NUMBER.finditer(text):
-        tok = re.sub(r"\s+", "", m.group())
-        out.append(tok)
-        if with_parts and tok.count("-") == 2:                     # a full date also supports "2024년 3월", "26일"
-            y, mo, d = tok.split("-")
-            out += [y, mo, d, f"{y}-{mo}"]
-    return out
-
-
-def unsupported_numbers(answer: str, passages: list[Passage], question: str = "") -> list[str]:
-    """Numbers (dates canonicalized, magnitude words kept) in the answer that neither the evidence nor the question
-    contains: the typical invention of a small model asked for an amount, a date or a count that is not there."""
-    allowed = set(_numbers(" ".join(p.text for p in passages) + " " + question, with_parts=True))
-    return [x for x in _numbers(_MARKER.sub("", answer)) if x not in allowed]
 
 
 def is_refusal(text: str, prompts: Prompts) -> bool:
@@ -274,7 +227,8 @@ class Assistant:
         """Load kiwipiepy and the embedder's first batch, and prefill the static prefix (system prompt and worked
         examples) into the KV cache."""
         self.retriever.search("서울시 정책", 1)
-        list(self.generator.stream(static_messages(self.prompts) + [{"role": "user", "content": "안녕하세요"}],
+        style = self.cfg.open_strategy if self.cfg.answer_strategy == "choice" else self.cfg.answer_strategy
+        list(self.generator.stream(static_messages(self.prompts, style) + [{"role": "user", "content": "안녕하세요"}],
                                    max_tokens=1))
 
     # ------------------------------------------------------------------ steps
@@ -312,8 +266,11 @@ class Assistant:
 
     # ------------------------------------------------------------------ the path
     def stream(self, question: str, history: list[Turn] | None = None,
-               cancel: threading.Event | None = None, *, evidence_chars: int | None = None) -> Iterator[Event]:
-        """The whole path for one question; `evidence_chars` overrides the configured evidence budget for this call."""
+               cancel: threading.Event | None = None, *, evidence_chars: int | None = None,
+               strategy: str | None = None) -> Iterator[Event]:
+        """The whole path for one question; `evidence_chars` overrides the configured evidence budget and `strategy`
+        the answer strategy for this call ("free", "quote", "choice", "choice+quote": choice with quote-first for
+        the questions that are not factoid)."""
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
         rewritten = self.rewrite(question, history or [])
@@ -331,44 +288,51 @@ class Assistant:
                     for src in dict.fromkeys(src for src, _ in ev.dropped_injection)]
         stats = Stats()
         truncated = False
+        verdict = None
+        strategy = ""
+        extractive = False
         if self.insufficient(ev, hits):
             text, refused, cites = self.prompts.messages["refusal"], True, []
-            timings.update(ttft_ms=0.0, prompt_tokens=0, completion_tokens=0)
+            timings.update(ttft_ms=0.0, prompt_tokens=0, prefill_tokens=0, completion_tokens=0)
         else:
-            messages = build_messages(self.prompts, query, ev.passages)
-            pieces = []
-            for piece in self.generator.stream(messages, max_tokens=self.cfg.max_tokens,
-                                               temperature=self.cfg.temperature, cancel=cancel, stats=stats):
-                if not pieces:
+            main, _, open_style = (strategy or self.cfg.answer_strategy).partition("+")
+            open_style = open_style or self.cfg.open_strategy
+            strategy, kind = self.route(query, main, open_style)
+            draft = None
+            if strategy == "choice":
+                draft = self.choose(query, kind, ev, stats, open_style)
+                if draft is None:                     # no candidate of the asked type: the open strategy answers
+                    strategy = open_style
+                else:
                     timings["ttft_ms"] = (time.perf_counter() - t0) * 1000
-                pieces.append(piece)
-                yield Event("token", piece)
-            raw = "".join(pieces).strip()
+                    yield Event("token", draft[0])
+            if draft is None:
+                draft = yield from self.generate(query, ev, strategy, stats, cancel, t0, timings)
+            raw, given = draft
             refused = is_refusal(raw, self.prompts) or not raw
-            if not refused and (support(raw, query, ev.passages, set(q_terms)) < self.cfg.min_support
-                                or unsupported_numbers(raw, ev.passages, query)):
-                refused = True
-                warnings.append(self.prompts.msg("warn_unsupported"))
+            if not refused:
+                verdict = quotes.verify(raw, ev.passages, query, set(q_terms), self.cfg.min_support,
+                                        {0: given} if given else None)
             if refused:
                 text, cites = self.prompts.messages["refusal"], []
+            elif not verdict.verified and self.cfg.unverified == "extract" and ev.top_sentence() is not None:
+                text, cites = self.extract(ev)
+                extractive = True
+                warnings.append(self.prompts.msg("warn_extractive"))
+            elif not verdict.verified:
+                refused = True
+                text, cites = self.prompts.messages["refusal"], []
+                warnings.append(self.prompts.msg("warn_unsupported"))
             else:
-                text, cites, dropped = map_citations(raw, ev.passages, self.prompts)
+                text, cites, dropped = self.cite(verdict, ev.passages)
                 warnings += dropped
-                if not cites:
-                    # the model cited nothing: attach the passage the answer demonstrably comes from, and say so
-                    best = attribute(text, ev.passages)
-                    if best is not None:
-                        cites = [Citation(best.n, best.source, best.page, best.text, best.section)]
-                        text = f"{text} [{best.n}]"
-                        warnings.append(self.prompts.msg("warn_auto_citation", n=best.n))
-                    else:
-                        warnings.append(self.prompts.msg("warn_no_citation"))
             truncated = stats.finish_reason == "length"
             if truncated and not refused:
                 warnings.append(self.prompts.msg("warn_truncated", max_tokens=self.cfg.max_tokens))
             timings.setdefault("ttft_ms", (time.perf_counter() - t0) * 1000)
             timings.update(queue_wait_ms=stats.queue_wait_ms, generate_ms=stats.total_ms,
-                           prompt_tokens=stats.prompt_tokens, completion_tokens=stats.completion_tokens)
+                           prompt_tokens=stats.prompt_tokens, prefill_tokens=stats.prefill_tokens,
+                           completion_tokens=stats.completion_tokens)
         pii = guard.personal_types([f for part in [text] + [c.text for c in cites] for f in guard.scan(part)])
         if pii:
             warnings.append(self.prompts.msg("warn_pii_in_answer", types=", ".join(guard.TYPE_LABELS.get(t, t)
@@ -376,7 +340,97 @@ class Assistant:
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         yield Event("done", Answer(question=question, text=text, citations=cites, refused=refused,
                                    warnings=warnings, timings=timings, rewritten_question=rewritten,
-                                   truncated=truncated))
+                                   truncated=truncated, strategy=strategy, verified=bool(cites) and not extractive,
+                                   extractive=extractive,
+                                   unverified_reason=(verdict.reason if verdict and not verdict.verified else "")))
+
+    # ------------------------------------------------------------------ answer strategies
+    def route(self, question: str, main: str, open_style: str) -> tuple[str, str | None]:
+        """(strategy, factoid type): candidate choice only for a factoid question and a generator that can score."""
+        if main == "choice":
+            kind = choice.factoid_type(question)
+            if kind is not None and hasattr(self.generator, "score"):
+                return "choice", kind
+            return open_style, None
+        return main, None
+
+    def generate(self, query: str, ev: Evidence, style: str, stats: Stats, cancel, t0: float, timings: dict):
+        """Free or quote-first generation, streamed; returns (answer text, the model's own quote or None). In the
+        quote-first reply only the part after "답:" is streamed."""
+        messages = build_messages(self.prompts, query, ev.passages, style)
+        pieces: list[str] = []
+        shown = 0
+        for piece in self.generator.stream(messages, max_tokens=self.cfg.max_tokens,
+                                           temperature=self.cfg.temperature, cancel=cancel, stats=stats):
+            pieces.append(piece)
+            sofar = "".join(pieces)
+            if style == "quote":
+                m = re.search(r"\n\s*답\s*[:：]\s*", sofar)
+                if not m:
+                    continue
+                visible = sofar[m.end():]
+            else:
+                visible = sofar
+            if len(visible) > shown:
+                if not shown:
+                    timings["ttft_ms"] = (time.perf_counter() - t0) * 1000
+                yield Event("token", visible[shown:])
+                shown = len(visible)
+        raw = "".join(pieces).strip()
+        if style == "quote":
+            given, raw = split_quote_first(raw)
+            return raw, (None if given is None or is_refusal(given, self.prompts) else _MARKER.sub("", given))
+        return raw, None
+
+    def choose(self, query: str, kind: str, ev: Evidence, stats: Stats, style: str) -> tuple[str, None] | None:
+        """Candidate choice: spans of the asked type from the evidence and the refusal, ranked by the model's
+        log-likelihood after the question (shared prompt prefix kept in the KV cache). The refusal wins, or the best
+        candidate leads the next by less than choice_min_margin: refuse. None when the evidence has no candidate."""
+        cands = choice.candidates(kind, ev.passages, question=query)
+        if not cands:
+            return None
+        refusal = self.prompts.messages["refusal"]
+        messages = build_messages(self.prompts, query + "\n" + self.prompts.choice, ev.passages, style)
+        scored = self.generator.score(messages, self.prompts.messages["choice_prefix"],
+                                      [" " + c.text for c in cands] + [" " + refusal], stats)
+        ranked = sorted(zip(cands + [None], scored), key=lambda x: -x[1][0])
+        best, (lp, _) = ranked[0]
+        margin = lp - ranked[1][1][0] if len(ranked) > 1 else float("inf")
+        if best is None or margin < self.cfg.choice_min_margin:
+            return refusal, None
+        return self.prompts.msg("choice_answer", answer=best.text.rstrip(". "), n=best.n), None
+
+    def extract(self, ev: Evidence) -> tuple[str, list[Citation]]:
+        """The best evidence sentence itself, labelled as a quotation: what is shown when no answer is verified."""
+        p, sp = ev.top_sentence()
+        quote = p.text[sp.start:sp.end]
+        return (self.prompts.msg("extractive_answer", quote=quote, n=p.n),
+                [Citation(p.n, p.source, p.page, p.text, p.section, quote=quote, quotes=[(sp.start, sp.end)])])
+
+    def cite(self, verdict: quotes.Verdict, passages: list[Passage]) -> tuple[str, list[Citation], list[str]]:
+        """The answer rebuilt claim by claim: each cites the passage holding its verified quote (a wrong marker is
+        corrected and said so, a marker to a passage without a quote is dropped); citations carry their quotes."""
+        warnings: list[str] = []
+        by_n = {p.n: p for p in passages}
+        parts = []
+        for c, q in zip(verdict.claims, verdict.per_claim):
+            body = re.sub(r"[ \t]+([.,!?])", r"\1", _MARKER.sub("", c.text)).strip()
+            if q is None:
+                ns = []
+            else:
+                ns = [q.n]
+                if c.cited and q.n not in c.cited:
+                    warnings.append(self.prompts.msg("warn_citation_moved", n=c.cited[0], m=q.n))
+            marks = "".join(f"[{n}]" for n in ns)
+            parts.append(body[:-1] + marks + body[-1] if marks and body.endswith((".", "!", "?")) else body + marks)
+        text = " ".join(parts)
+        cites = []
+        for n in dict.fromkeys(q.n for q in verdict.quotes):
+            p = by_n[n]
+            spans = [(q.start, q.end) for q in verdict.quotes if q.n == n]
+            cites.append(Citation(n, p.source, p.page, p.text, p.section,
+                                  quote=" … ".join(p.text[s:e] for s, e in spans), quotes=spans))
+        return text, cites, warnings
 
     def ask(self, question: str, history: list[Turn] | None = None,
             cancel: threading.Event | None = None) -> Answer:

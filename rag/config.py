@@ -51,8 +51,17 @@ class Config:
     # refuse without calling the LLM when no question morpheme is covered AND the dense match is weak
     min_evidence_coverage: float = 0.2
     min_dense_score: float = 0.86          # calibrated on eval/datasets/seoul_qa.jsonl + off-topic probes
-    # an answer whose new content (morphemes not in the question) is mostly absent from the evidence is withheld
+    # every claim of an answer needs one evidence sentence holding its names, numbers and at least this share of its
+    # other new morphemes (rag/quotes.py): that sentence is the claim's verified quote
     min_support: float = 0.5
+    # how the answer is made (eval/reports/answers-strategies.md): "free" generation, "quote" first (the model copies
+    # the supporting sentence, then answers), or "choice" (factoid questions: candidates from the evidence ranked by
+    # the model's likelihood; other questions by open_strategy)
+    answer_strategy: str = "free"
+    open_strategy: str = "free"
+    choice_min_margin: float = 0.0        # log-likelihood lead of the best candidate over the next one, else refuse
+    # an answer without a verified quote: "refuse", or "extract" (show the best evidence sentence, labelled a quotation)
+    unverified: str = "refuse"
     prompts_dir: Path = PROJECT_ROOT / "prompts"
     # UI / server
     host: str = "127.0.0.1"
@@ -123,7 +132,8 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
 
 # settings whose values are names: a typo fails here, naming the key and the allowed values, not at the first question
 CHOICES = {"fusion": ("linear", "rrf", "bm25", "dense"), "faiss_kind": ("flat", "hnsw"),
-           "embed_backend": ("torch", "onnx")}
+           "embed_backend": ("torch", "onnx"), "answer_strategy": ("free", "quote", "choice"),
+           "open_strategy": ("free", "quote"), "unverified": ("refuse", "extract")}
 POSITIVE = ("n_ctx", "n_threads", "max_tokens", "embed_batch_size", "chunk_tokens", "top_k", "candidates",
             "evidence_chars")
 

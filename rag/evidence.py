@@ -4,7 +4,10 @@ Prefill dominates time-to-first-token on a CPU, so every character of evidence c
 split chunks into sentences (kiwipiepy, table rows kept whole), score each sentence by the IDF-weighted share of the
 question's morphemes it contains plus its chunk's retrieval rank, take the best sentences with their neighbours until
 the character budget is spent, drop duplicates (chunk overlap), and group contiguous sentences of one document and
-page into numbered passages ordered by document relevance, then position.
+page into numbered passages ordered by document relevance, then position. Inside a passage the sentences stand in
+document order and every gap between two sentences that are not neighbours in the document is a line "…" (GAP), so
+a reader never takes stitched sentences for continuous text; each sentence's offsets in the passage are kept (spans)
+for quote verification and highlighting.
 Sentences that look like injected instructions are left out and reported, never shown to the model.
 """
 from __future__ import annotations
@@ -18,6 +21,18 @@ from index.chunking import chunk_units
 from rag.records import Hit
 
 
+GAP = "…"
+
+
+@dataclass
+class Span:
+    """One evidence sentence inside a passage: passage.text[start:end], its morphemes and its selection score."""
+    start: int
+    end: int
+    terms: set[str]
+    score: float = 0.0
+
+
 @dataclass
 class Passage:
     n: int
@@ -27,6 +42,10 @@ class Passage:
     text: str
     chunk_ids: list[str] = field(default_factory=list)
     terms: set[str] = field(default_factory=set)       # morphemes of its sentences (from the index)
+    spans: list[Span] = field(default_factory=list)    # its sentences, in order (gap lines are not spans)
+
+    def sentences(self) -> list[tuple[Span, str]]:
+        return [(sp, self.text[sp.start:sp.end]) for sp in self.spans]
 
 
 @dataclass
@@ -34,6 +53,13 @@ class Evidence:
     passages: list[Passage]
     dropped_injection: list[tuple[str, str]] = field(default_factory=list)   # (source, chunk_id)
     coverage: float = 0.0          # best sentence's IDF-weighted share of question morphemes
+    top: tuple[int, int] | None = None   # (passage n, index into its spans) of the best-scoring sentence
+
+    def top_sentence(self) -> tuple[Passage, Span] | None:
+        if self.top is None:
+            return None
+        p = self.passages[self.top[0] - 1]
+        return p, p.spans[self.top[1]]
 
 
 def document_frequencies(all_terms: list[list[str]]) -> tuple[Counter, int]:
@@ -72,10 +98,13 @@ def select_evidence(question: str, hits: list[Hit], budget_chars: int, df: Count
     by_chunk: dict[str, list[_Sent]] = {}
     dropped: list[tuple[str, str]] = []
     seen: set[tuple[str, str]] = set()
+    follows: set[tuple[tuple, tuple]] = set()      # (key, key) of sentences that are neighbours in their document
     for r, h in enumerate(hits):
         c = h.chunk
         row: list[_Sent] = []
-        for pos, (text, terms) in enumerate(chunk_units(c)):       # stored at ingest: no kiwipiepy here
+        units = chunk_units(c)                                      # stored at ingest: no kiwipiepy here
+        follows.update(((c.source, a), (c.source, b)) for (a, _), (b, _) in zip(units, units[1:]))
+        for pos, (text, terms) in enumerate(units):
             if is_injection is not None and is_injection(text):
                 dropped.append((c.source, c.id))
                 continue
@@ -116,14 +145,24 @@ def select_evidence(question: str, hits: list[Hit], budget_chars: int, df: Count
         doc_rank[s.source] = min(doc_rank.get(s.source, 10**9), -s.score)
     ordered = sorted(chosen.values(), key=lambda s: (doc_rank[s.source], s.source, s.page or 0, s.ordinal, s.pos))
     passages: list[Passage] = []
+    best = max(chosen.values(), key=lambda x: (x.score, -x.hit_rank), default=None)
+    top = None
+    prev: _Sent | None = None
     for s in ordered:
         last = passages[-1] if passages else None
         if last and last.source == s.source and last.page == s.page:
-            last.text += "\n" + s.text
+            if (prev.key, s.key) not in follows:
+                last.text += "\n" + GAP
+            last.text += "\n"
             last.terms |= s.terms
             if s.chunk_id not in last.chunk_ids:
                 last.chunk_ids.append(s.chunk_id)
         else:
-            passages.append(Passage(len(passages) + 1, s.source, s.page, s.section, s.text, [s.chunk_id],
-                                    set(s.terms)))
-    return Evidence(passages, dropped, coverage)
+            last = Passage(len(passages) + 1, s.source, s.page, s.section, "", [s.chunk_id], set(s.terms))
+            passages.append(last)
+        last.spans.append(Span(len(last.text), len(last.text) + len(s.text), set(s.terms), s.score))
+        last.text += s.text
+        if s is best:
+            top = (last.n, len(last.spans) - 1)
+        prev = s
+    return Evidence(passages, dropped, coverage, top)

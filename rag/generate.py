@@ -28,6 +28,7 @@ class Stats:
     ttft_ms: float = 0.0
     total_ms: float = 0.0
     prompt_tokens: int = 0
+    prefill_tokens: int = 0               # prompt tokens actually evaluated: the prefix reused from the KV cache excluded
     completion_tokens: int = 0
     cancelled: bool = False
     finish_reason: str | None = None      # "stop" | "length" (cut at max_tokens) | None (cancelled or unknown)
@@ -51,6 +52,7 @@ class LlamaCppGenerator:
                 f"생성 모델을 불러올 수 없습니다 / cannot load the generator model {model_path}: {e}. "
                 f"파일이 손상되었거나 GGUF가 아닙니다 / the file is corrupt or not a GGUF.") from None
         self.n_ctx = n_ctx
+        self._formatter = None
         self._jobs: queue.Queue = queue.Queue()
         self._worker = threading.Thread(target=self._serve, name="llama-worker", daemon=True)
         self._worker.start()
@@ -58,6 +60,84 @@ class LlamaCppGenerator:
     @property
     def chat_template(self) -> str | None:
         return self.llm.metadata.get("tokenizer.chat_template")
+
+    def prompt_tokens(self, messages: Messages) -> list[int]:
+        """The tokens llama-cpp-python's chat handler evaluates for `messages` (the GGUF's own template)."""
+        if self._formatter is None:
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+            m = self.llm._model
+            eos, bos = self.llm.token_eos(), self.llm.token_bos()
+            self._formatter = Jinja2ChatFormatter(template=self.chat_template or "",
+                                                  eos_token=m.token_get_text(eos) if eos != -1 else "",
+                                                  bos_token=m.token_get_text(bos) if bos != -1 else "")
+        r = self._formatter(messages=messages)
+        return self.llm.tokenize(r.prompt.encode("utf-8"), add_bos=not r.added_special, special=True)
+
+    def _reused(self, tokens: list[int]) -> int:
+        """How many leading `tokens` the KV cache already holds (as llama-cpp-python's generate() reuses them)."""
+        common = 0
+        for a, b in zip(self.llm._input_ids, tokens):
+            if a != b:
+                break
+            common += 1
+        return common - 1 if common and common == len(tokens) else common
+
+    def _score(self, messages: Messages, prefix: str, continuations: list[str]) -> list[tuple[float, int]]:
+        """(sum of log-probabilities, token count) of each continuation after `messages` + `prefix` (the start of
+        the assistant's turn). The shared prompt is evaluated once, reusing the KV cache; each continuation is one
+        batch decode with logits for all its positions, then dropped from the cache again."""
+        import numpy as np
+        from llama_cpp import _internals
+        llm = self.llm
+        base = self.prompt_tokens(messages) + llm.tokenize(prefix.encode("utf-8"), add_bos=False, special=False)
+        keep = self._reused(base)
+        llm.n_tokens = keep
+        llm.eval(base[keep:-1])                       # everything but the last prompt token stays cached
+        n0 = llm.n_tokens
+        batch = _internals.LlamaBatch(n_tokens=256, embd=0, n_seq_max=1)
+        out = []
+        for cont in continuations:
+            toks = llm.tokenize(cont.encode("utf-8"), add_bos=False, special=False)
+            seq = [base[-1]] + toks
+            llm._ctx.kv_cache_seq_rm(-1, n0, -1)
+            batch.set_batch(batch=seq, n_past=n0, logits_all=True)
+            llm._ctx.decode(batch)
+            logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(len(seq), llm.n_vocab())).astype(np.float64)
+            rows = logits[:-1]
+            mx = rows.max(axis=1, keepdims=True)
+            logz = mx[:, 0] + np.log(np.exp(rows - mx).sum(axis=1))
+            out.append((float(sum(rows[i, t] - logz[i] for i, t in enumerate(toks))), len(toks)))
+        llm._ctx.kv_cache_seq_rm(-1, n0, -1)
+        llm.n_tokens = n0                             # the cache holds the prompt but its last token
+        return out
+
+    def score(self, messages: Messages, prefix: str, continuations: list[str], stats: Stats | None = None
+              ) -> list[tuple[float, int]]:
+        """Log-likelihood of each continuation (see _score), through the same FIFO queue as generation."""
+        stats = stats if stats is not None else Stats()
+        out: queue.Queue = queue.Queue()
+        self._jobs.put((messages, {"_score": (prefix, continuations)}, out, None, stats, time.perf_counter()))
+        result = None
+        while True:
+            item = out.get()
+            if item is _DONE:
+                return result
+            if isinstance(item, Exception):
+                raise item
+            result = item
+
+    def run_exclusive(self, fn):
+        """fn(llm) run by the worker between two requests (eval's raw-library baselines), its result returned."""
+        out: queue.Queue = queue.Queue()
+        self._jobs.put((None, {"_call": fn}, out, None, Stats(), time.perf_counter()))
+        result = None
+        while True:
+            item = out.get()
+            if item is _DONE:
+                return result
+            if isinstance(item, Exception):
+                raise item
+            result = item
 
     def _serve(self) -> None:
         while True:
@@ -68,6 +148,15 @@ class LlamaCppGenerator:
             try:
                 if cancel is not None and cancel.is_set():
                     stats.cancelled = True
+                    continue
+                if "_call" in params:
+                    out.put(params["_call"](self.llm))
+                    continue
+                tokens = self.prompt_tokens(messages)
+                stats.prompt_tokens = len(tokens)
+                stats.prefill_tokens = len(tokens) - self._reused(tokens)
+                if "_score" in params:
+                    out.put(self._score(messages, *params["_score"]))
                     continue
                 stream = self.llm.create_chat_completion(messages=messages, stream=True, **params)
                 first = True
@@ -86,7 +175,6 @@ class LlamaCppGenerator:
                         stats.cancelled = True
                         break
                 stats.completion_tokens = n
-                stats.prompt_tokens = max(0, int(getattr(self.llm, "n_tokens", 0)) - n)
             except Exception as e:        # noqa: BLE001 - handed to the caller, never swallowed
                 out.put(GeneratorError(f"생성 중 오류 / generation failed: {type(e).__name__}: {e}"))
             finally:

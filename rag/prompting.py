@@ -18,13 +18,17 @@ REQUIRED = {
     "answer.txt": {"evidence", "question"},
     "evidence_item.txt": {"n", "source", "location", "text"},
     "rewrite.txt": {"history", "question"},
+    "quote_rule.txt": set(),
+    "choice.txt": set(),
 }
 MESSAGES = {
     "refusal": set(), "refusal_variants": None, "ai_notice": set(), "ai_label": set(), "no_evidence": set(),
-    "warn_no_citation": set(), "warn_unsupported": set(), "warn_auto_citation": {"n"}, "warn_dropped_citation": {"n"}, "warn_injection_in_evidence": {"source"},
+    "warn_unsupported": set(), "warn_dropped_citation": {"n"}, "warn_injection_in_evidence": {"source"},
     "warn_pii_in_answer": {"types"}, "history_user": {"text"}, "history_assistant": {"text"},
     "warn_truncated": {"max_tokens"}, "cli_withdrawn": set(), "cli_final": set(), "cli_refused": set(),
-    "cli_generation_failed": {"reason"},
+    "cli_generation_failed": {"reason"}, "quote_format": {"quote", "answer"}, "quote_none": set(),
+    "choice_prefix": set(), "choice_answer": {"answer", "n"}, "extractive_answer": {"quote", "n"},
+    "warn_extractive": set(), "warn_citation_moved": {"n", "m"}, "evidence_preview": {"quote", "source"},
 }
 
 
@@ -41,6 +45,7 @@ class Example:
     question: str
     answer: str
     evidence: tuple[dict, ...]          # {"source", "location", "text"}
+    quote: str = ""                     # the sentence of its evidence that supports the answer ("" for a refusal)
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,8 @@ class Prompts:
     rewrite: str
     messages: dict
     examples: tuple[Example, ...] = ()
+    quote_rule: str = ""                # added to the system prompt for the quote-first strategy
+    choice: str = ""                    # the instruction after the question for candidate choice
 
     def msg(self, key: str, **kw: object) -> str:
         return self.messages[key].format(**kw)
@@ -80,9 +87,13 @@ def _load_examples(f: Path) -> tuple[Example, ...]:
         bad = [n for n in map(int, re.findall(r"\[(\d{1,3})\]", ex["answer"])) if not 1 <= n <= len(ev)]
         if bad:
             raise PromptError(f"{where}: 답의 [{bad[0]}]에 해당하는 자료가 없습니다 / marker [{bad[0]}] points nowhere")
+        quote = ex.get("quote", "")
+        if not isinstance(quote, str) or (quote and not any(quote in e["text"] for e in ev)):
+            raise PromptError(f"{where}: quote는 evidence 안의 문장 그대로여야 합니다 / quote must be verbatim from its "
+                              f"evidence")
         out.append(Example(ex["question"], ex["answer"],
                            tuple({"source": e["source"], "location": e.get("location", ""), "text": e["text"]}
-                                 for e in ev)))
+                                 for e in ev), quote))
     return tuple(out)
 
 
@@ -115,4 +126,4 @@ def load_prompts(prompts_dir: Path) -> Prompts:
             raise PromptError(f"{f}: '{key}'의 자리표시자는 {sorted(need)}여야 합니다 / placeholders must be {sorted(need)}")
     examples = _load_examples(prompts_dir / "examples.toml")
     return Prompts(texts["system.txt"], texts["answer.txt"], texts["evidence_item.txt"], texts["rewrite.txt"], messages,
-                   examples)
+                   examples, texts["quote_rule.txt"], texts["choice.txt"])

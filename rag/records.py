@@ -21,6 +21,8 @@ class Citation:
     page: int | None
     text: str
     section: str = ""
+    quote: str = ""                  # the verified words of `text` that support the answer (" … " between several)
+    quotes: list = field(default_factory=list)   # their (start, end) offsets in `text`
 
 
 @dataclass
@@ -33,6 +35,10 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     rewritten_question: str | None = None
     truncated: bool = False          # the generator stopped at max_tokens: the answer may be cut mid-sentence
+    strategy: str = ""               # "free" | "quote" | "choice" ("" when refused before the model)
+    verified: bool = False           # every claim is backed by a code-verified quote
+    extractive: bool = False         # no verified answer: the best evidence sentence is shown, labelled a quotation
+    unverified_reason: str = ""      # why the model's answer was not verified ("no_support", "negative_claim")
 
 
 @dataclass
@@ -46,8 +52,10 @@ class Finding:
 def answer_json(a: Answer, id_=None) -> dict:
     """An Answer as the JSON the CLI (--json) and the browser's JSON API return."""
     return {"id": id_, "question": a.question, "rewritten_question": a.rewritten_question, "answer": a.text,
-            "refused": a.refused, "truncated": a.truncated,
-            "citations": [{"n": c.n, "source": c.source, "page": c.page, "section": c.section, "text": c.text}
+            "refused": a.refused, "truncated": a.truncated, "strategy": a.strategy, "verified": a.verified,
+            "extractive": a.extractive,
+            "citations": [{"n": c.n, "source": c.source, "page": c.page, "section": c.section, "text": c.text,
+                           "quote": c.quote, "quote_spans": [list(q) for q in c.quotes]}
                           for c in a.citations],
             "warnings": a.warnings,
             "timings": {k: (round(v, 1) if isinstance(v, float) else v) for k, v in a.timings.items()}}

@@ -1,0 +1,211 @@
+"""Verified quotes: code, not the model, decides which exact words of a cited passage support each claim of an answer.
+
+An answer is split into claims (its sentences). For every claim that says something new (a name, a number or a
+content morpheme the question does not already contain), one evidence sentence must hold all of its names and
+numbers and at least `min_share` of its other new morphemes; that sentence, located in the passage text, is the
+claim's quote. A quote the model copied itself (the quote-first strategy) counts only when it is found verbatim in
+the passage after NFC and whitespace normalisation, and only when it in turn supports the claim. A negative claim
+("… 규정은 없습니다") counts only when its quote itself states a negative: otherwise it is a refusal in disguise.
+
+Nothing here trusts the model's markers: a claim's quote may come from another passage than the one it cited, and
+the citation is then corrected.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from index import korean
+from rag.evidence import GAP, Passage, Span
+
+MARKER = re.compile(r"\[(\d{1,3})\]")
+# words any answer may use about the evidence itself ("자료에 따르면 …", "… 확인됩니다"): not content
+GENERIC = frozenset({"자료", "따르", "근거", "답변", "질문", "내용", "확인", "경우", "있", "없", "하", "되", "이",
+                     "것", "수", "등", "관련", "대하", "위하", "통하", "말하", "보", "적", "나오", "명시", "기재"})
+NAMES = frozenset({"NNP", "SL", "SH"})              # proper nouns, foreign words, Hanja: never invented
+_DATE = re.compile(r"(\d{4})\s*(?:년|\.)\s*(\d{1,2})\s*(?:월|\.)\s*(\d{1,2})\s*(?:일|\.)?")
+# a number with the magnitude word that changes its value (100만 ≠ 100억); other unit words are not compared
+_NUMBER = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d+(?:\.\d+)?(?:\s*(?:만|억|천|조))?")
+_NEGATIVE = re.compile(r"없(?:습니다|다|으며|고|는|음)|않(?:습니다|는다|았|고|으며|음)|아니(?:다|며|고|ㅂ니다)|아닙니다|"
+                       r"아니요|미정|불가|금지|제외|해당\s*없")
+# a claim ends after a full stop that follows a word, a closing bracket or a marker, never inside "2025. 4. 2."
+_CLAIM_END = re.compile(r"(?<=[^\d\s.][.!?])\s+(?=\S)|\n+")
+_STRIP = " \t\n\"'“”‘’「」『』<>()[]·-:"
+
+
+def numbers(text: str, with_parts: bool = False) -> list[str]:
+    """Numbers of a text, dates canonicalised to Y-M-D, thousands separators removed, magnitude words kept."""
+    text = _DATE.sub(lambda m: f" {int(m[1])}-{int(m[2])}-{int(m[3])} ", text)
+    text = re.sub(r"(?<=\d),(?=\d{3})", "", text)
+    out = []
+    for m in _NUMBER.finditer(text):
+        tok = re.sub(r"\s+", "", m.group())
+        out.append(tok)
+        if with_parts and tok.count("-") == 2:                     # a full date also supports "2024년 3월", "26일"
+            y, mo, d = tok.split("-")
+            out += [y, mo, d, f"{y}-{mo}"]
+    return out
+
+
+def compact(text: str) -> tuple[str, list[int]]:
+    """NFC text without whitespace, and for each kept character its offset in the NFC text."""
+    t = unicodedata.normalize("NFC", text)
+    keep = [(i, ch) for i, ch in enumerate(t) if not ch.isspace()]
+    return "".join(ch for _, ch in keep), [i for i, _ in keep]
+
+
+def locate(quote: str, text: str, min_chars: int = 4) -> tuple[int, int] | None:
+    """Offsets in `text` of `quote` found verbatim (NFC, whitespace ignored, surrounding quote marks stripped),
+    or None. A quote that crosses a gap line ("…") is not verbatim."""
+    q, _ = compact(MARKER.sub("", quote).strip(_STRIP).rstrip("."))
+    if len(q) < min_chars or GAP in q:
+        return None
+    t, pos = compact(text)
+    i = t.find(q)
+    if i < 0:
+        return None
+    start, end = pos[i], pos[i + len(q) - 1] + 1
+    return (start, end) if GAP not in unicodedata.normalize("NFC", text)[start:end] else None
+
+
+@dataclass
+class Claim:
+    text: str                    # the claim as written, markers included
+    cited: list[int]             # its [n] markers, in order
+
+
+@dataclass
+class Quote:
+    n: int                       # passage number
+    start: int                   # offsets in that passage's text
+    end: int
+    text: str
+
+
+@dataclass
+class Verdict:
+    verified: bool               # every claim with new content has a quote
+    claims: list[Claim]
+    per_claim: list[Quote | None]   # the quote of each claim (None: nothing new to support, or unverified)
+    reason: str = ""             # why not: "no_support" | "negative_claim" | "empty"
+
+    @property
+    def quotes(self) -> list[Quote]:
+        out: list[Quote] = []
+        for q in self.per_claim:
+            if q is not None and not any((x.n, x.start, x.end) == (q.n, q.start, q.end) for x in out):
+                out.append(q)
+        return out
+
+
+def claims(answer: str) -> list[Claim]:
+    out = []
+    for part in _CLAIM_END.split(answer.strip()):
+        if part.strip():
+            out.append(Claim(part.strip(), [int(n) for n in MARKER.findall(part)]))
+    # a marker written after the last full stop belongs to the claim before it ("… 입니다. [1]")
+    merged: list[Claim] = []
+    for c in out:
+        if merged and not MARKER.sub("", c.text).strip(_STRIP + "."):
+            merged[-1].cited += c.cited
+            merged[-1].text += " " + c.text
+        else:
+            merged.append(c)
+    return merged
+
+
+def new_content(claim: str, q_terms: set[str]) -> tuple[set[str], set[str], list[str]]:
+    """(names, other content morphemes, numbers) of a claim that the question does not already contain."""
+    body = MARKER.sub("", claim)
+    q = set(q_terms) | GENERIC
+    tagged = [(t, tag) for t, tag in korean.tagged_terms(body) if t not in q and not t[0].isdigit()]
+    names = {t for t, tag in tagged if tag in NAMES}
+    words = {t for t, tag in tagged if tag not in NAMES}
+    return names, words, numbers(body)
+
+
+def _holds(term: str, terms: set[str], compact_text: str) -> bool:
+    return term in terms or term.lower() in compact_text
+
+
+def sentence_support(names: set[str], words: set[str], nums: list[str], sentence: str, terms: set[str],
+                     question: str) -> float:
+    """Share of a claim's new content one sentence holds; 0.0 when a name or a number is missing from it."""
+    c = compact(sentence)[0].lower()
+    if any(not _holds(t, terms, c) for t in names):
+        return 0.0
+    allowed = set(numbers(sentence + " " + question, with_parts=True))
+    if any(x not in allowed for x in nums):
+        return 0.0
+    content = names | words
+    if not content:
+        return 1.0 if nums else 0.0
+    return sum(_holds(t, terms, c) for t in content) / len(content)
+
+
+def is_negative(text: str) -> bool:
+    return bool(_NEGATIVE.search(MARKER.sub("", text)))
+
+
+def _candidates(p: Passage) -> list[tuple[Span, str]]:
+    """A passage's sentences, and each pair of neighbouring sentences (a claim may join two lines of a table)."""
+    sents = p.sentences()
+    out = list(sents)
+    for (a, ta), (b, tb) in zip(sents, sents[1:]):
+        if GAP not in p.text[a.end:b.start]:
+            out.append((Span(a.start, b.end, a.terms | b.terms), p.text[a.start:b.end]))
+    return out
+
+
+def quote_for(claim: Claim, passages: list[Passage], question: str, q_terms: set[str],
+              min_share: float = 0.5, given: str | None = None) -> Quote | None:
+    """The best-supporting quote for one claim: the model's own quote when it is verbatim and supports the claim,
+    else the best evidence sentence (or pair) of the cited passages, else of any passage."""
+    names, words, nums = new_content(claim.text, q_terms)
+    by_n = {p.n: p for p in passages}
+    if given:
+        for p in [by_n[n] for n in claim.cited if n in by_n] + passages:
+            loc = locate(given, p.text)
+            if loc is None:
+                continue
+            # the quote shown is the whole evidence sentence(s) the copied words lie in, so it reads as written
+            around = [sp for sp in p.spans if sp.start < loc[1] and loc[0] < sp.end]
+            s, e = (min(sp.start for sp in around), max(sp.end for sp in around)) if around else loc
+            text = p.text[s:e]
+            if sentence_support(names, words, nums, text, set(korean.terms(text)), question) >= min_share:
+                return Quote(p.n, s, e, text)
+            break                                   # found, but it does not support the claim: search below
+    cited = [by_n[n] for n in dict.fromkeys(claim.cited) if n in by_n]
+    for pool in (cited, [p for p in passages if p not in cited]):
+        best: tuple[float, int, Quote] | None = None
+        for p in pool:
+            for sp, text in _candidates(p):
+                share = sentence_support(names, words, nums, text, sp.terms, question)
+                if share >= min_share and (best is None or (share, -len(text)) > (best[0], best[1])):
+                    best = (share, -len(text), Quote(p.n, sp.start, sp.end, text))
+        if best is not None:
+            return best[2]
+    return None
+
+
+def verify(answer: str, passages: list[Passage], question: str, q_terms: set[str], min_share: float = 0.5,
+           given_quotes: dict[int, str] | None = None) -> Verdict:
+    """Check every claim of an answer against the evidence. `given_quotes`: claim index → the model's own quote."""
+    cs = claims(answer)
+    per: list[Quote | None] = []
+    for i, c in enumerate(cs):
+        given = (given_quotes or {}).get(i)
+        names, words, nums = new_content(c.text, q_terms)
+        if not (names or words or nums) and not given:
+            per.append(None)                        # "예." / "맞습니다.": nothing new to support
+            continue
+        q = quote_for(c, passages, question, q_terms, min_share, given)
+        if q is None:
+            return Verdict(False, cs, per + [None] * (len(cs) - len(per)), "no_support")
+        if is_negative(c.text) and not is_negative(q.text):
+            return Verdict(False, cs, per + [None] * (len(cs) - len(per)), "negative_claim")
+        per.append(q)
+    if not any(per):
+        return Verdict(False, cs, per, "empty" if not cs else "no_support")
+    return Verdict(True, cs, per)
