@@ -355,13 +355,6 @@ def sweep_markdown(title: str, curves: dict, notes: list[str]) -> str:
             cols += [c for c in ("answer@1", "answer@5", "evidence@1") if c in pts[0]]
             md += ["", f"## {ds}, candidates {cand}", "",
                    table(["w_bm25"] + cols, [[p["weight"]] + [p.get(c) for c in cols] for p in pts], 4)]
-    ext = {b: s["if_extract"] for b, s in summary.items() if s.get("if_extract")}
-    if ext:
-        md += ["", "The other policy for an answer without a verified quote, computed from the same run: show the best "
-               "evidence sentence as a labelled quotation instead of refusing (answer_match counts it when that "
-               "sentence holds a gold answer; an unanswerable item so answered is not refused):", "",
-               table(["variant", "withheld", "answer_match if extract", "refused_unanswerable if extract"],
-                     [[b, e["withheld"], e["answer_match"], e["refused_unanswerable"]] for b, e in ext.items()], 3)]
     md += ["", *[f"- {n}" for n in notes]] if notes else []
     return "\n".join(md)
 

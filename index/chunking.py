@@ -29,6 +29,16 @@ def is_table_row(line: str) -> bool:
     return line.count(" | ") >= 1
 
 
+# "일 시 : 2024. 3. 26.(화)", "장 소 : 서울시청 본관 8층", "라. 회부일자 : 2024년 2월 7일": a short label and its value
+_FIELD = re.compile(r"^\s*(?:[○◆◇▶•□■-]\s*|[가-하0-9]{1,2}[.)]\s*)?[^\s:：]{1,8}(?:\s[^\s:：]{1,8}){0,3}\s*[:：]\s*\S")
+
+
+def is_field_line(line: str) -> bool:
+    """A form-like header line (label : value). Kept as its own unit: joined to its neighbours into one "sentence",
+    a cited passage would show the whole header as if it were one statement and the line that answers gets lost."""
+    return bool(_FIELD.match(line)) and len(line) <= 160 and not is_table_row(line)
+
+
 def is_heading(line: str) -> bool:
     s = line.strip()
     return 0 < len(s) <= 40 and bool(_HEADING.match(s)) and not READS_AS_SENTENCE.search(s.rstrip(".")) and not is_table_row(s)
@@ -50,7 +60,7 @@ def units(text: str, heading: str = "") -> list[Unit]:
         if not s:
             flush()
             continue
-        if is_table_row(s):
+        if is_table_row(s) or is_field_line(s):
             flush()
             sent = split_sentences(s)
             out.append(Unit(s, [t for x in sent for t in x.terms], sum(x.n_tokens for x in sent) or 1, heading))
@@ -188,9 +198,9 @@ def chunk_document(doc: Document, doc_key: str, budget: int = 200, overlap: int 
             text = "\n".join(u.text for u in group)
             terms = [t for u in group for t in u.terms]
             heading = next((u.heading for u in reversed(group) if u.heading), sec.heading)
-            # evidence units from the chunk's own text, as the query path computed them before they were stored
-            # (re-split, not the section's units: evidence selection stays exactly what it was)
+            # evidence units: the section's own units (its paragraphs and lines kept apart), located in the chunk
+            # text. Re-splitting the joined text would merge a document's separate short lines into one "sentence".
             out.append(ChunkWithTerms(Chunk(id=f"{doc_key}:{n}", source=doc.source, text=text, page=sec.page,
-                                            section=heading, ordinal=n, units=unit_spans(text, units(text, heading))),
+                                            section=heading, ordinal=n, units=unit_spans(text, group)),
                                       terms))
     return out

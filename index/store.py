@@ -32,7 +32,8 @@ from index.embed import Progress, describe, embed_passages
 from index.records import Chunk, LoadError
 from index.records import sha256_file as file_sha256
 
-FORMAT_VERSION = 2            # 2: chunks carry their evidence units (spans + morphemes); older indexes are rebuilt
+FORMAT_VERSION = 3            # 2: chunks carry their evidence units (spans + morphemes); 3: a form's header lines
+                              # (label : value) are units of their own; older indexes are rebuilt
 
 
 def project_version() -> str:

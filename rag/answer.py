@@ -118,27 +118,6 @@ def split_quote_first(raw: str) -> tuple[str | None, str]:
     return m.group("quote").strip(), m.group("answer").strip()
 
 
-def map_citations(text: str, passages: list[Passage], prompts: Prompts) -> tuple[str, list[Citation], list[str]]:
-    """Keep markers that point to a passage, drop the others (with a warning); citations in order of first use."""
-    by_n = {p.n: p for p in passages}
-    warnings: list[str] = []
-    used: list[int] = []
-
-    def repl(m: re.Match) -> str:
-        n = int(m.group(1))
-        if n in by_n:
-            if n not in used:
-                used.append(n)
-            return m.group(0)
-        warnings.append(prompts.msg("warn_dropped_citation", n=n))
-        return ""
-
-    cleaned = _MARKER.sub(repl, text)
-    cleaned = re.sub(r"[ \t]+([.,])", r"\1", cleaned).strip()
-    cites = [Citation(n, by_n[n].source, by_n[n].page, by_n[n].text, by_n[n].section) for n in used]
-    return cleaned, cites, warnings
-
-
 def is_refusal(text: str, prompts: Prompts) -> bool:
     t = re.sub(r"\s+", " ", text)
     return any(v in t for v in [prompts.messages["refusal"].rstrip(".")] + list(prompts.messages["refusal_variants"]))

@@ -89,15 +89,26 @@ def _typed(kind: str, sentence: str) -> list[str]:
                 if t.tag == "NNP" and 2 <= len(t.form) <= 4 and not t.form.endswith(_ORG):
                     end = i + 1 if i + 1 < len(run) and forms[i + 1] in _TITLES else i
                     out.append(_span(sentence, run[i:end + 1]))
-        else:
-            suffixes = _ORG if kind == "org" else _PLACE
-            for j, f in enumerate(forms):
-                if f.endswith(suffixes) and f not in _TITLES:
-                    for i in range(max(0, j - 4), j + 1):
-                        text = _span(sentence, run[i:j + 1])
-                        if len(text.replace(" ", "")) >= 2:
-                            out.append(text)
+    if kind in ("org", "place"):
+        # word by word: kiwipiepy reads the 과 of "첨단산업과" as a particle, so names are found by their suffix
+        suffixes = _ORG if kind == "org" else _PLACE
+        words = [_WORD_TAIL.sub("", w) for w in sentence.split()]
+        for i, w in enumerate(words):
+            if _is_name(w, suffixes):
+                out.append(w)
+                if i and _is_name(words[i - 1], _ORG + _PLACE):
+                    out.append(f"{words[i - 1]} {w}")          # "경제실 첨단산업과", "서울시청 본관"
     return out
+
+
+# what follows a name inside a word: particles, footnote numbers, brackets ("경제실6)(기획경제위원회),")
+_WORD_TAIL = re.compile(r"(?:\d+\)|[)(\]\[,.·:;「」『』“”‘’\"'])*(?:\(.*)?$|(?:에서|으로|에게|소관|와|과의|은|는|이|가|을|를|의|에|로|도)$")
+
+
+def _is_name(word: str, suffixes: tuple[str, ...]) -> bool:
+    word = _WORD_TAIL.sub("", word)
+    return any(word.endswith(x) and len(word) > len(x) for x in suffixes) and word not in _TITLES \
+        and bool(re.fullmatch(r"[가-힣A-Za-z0-9·]+", word))
 
 
 _ASKED_UNIT = re.compile(r"(?:어느|어떤|무슨)?\s*(과|국|실|팀|위원회|본부|센터|기관|층|홀)(?:은|는|이|가|에서|의|를|을)?\s*"

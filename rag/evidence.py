@@ -45,6 +45,13 @@ class Passage:
     spans: list[Span] = field(default_factory=list)    # its sentences, in order (gap lines are not spans)
 
     def sentences(self) -> list[tuple[Span, str]]:
+        """(span, text) of its sentences; a passage made by hand (no spans) is split into its lines here."""
+        if not self.spans and self.text.strip():
+            pos = 0
+            for line in self.text.split("\n"):
+                if line.strip() and line.strip() != GAP:
+                    self.spans.append(Span(pos, pos + len(line), set(korean.terms(line))))
+                pos += len(line) + 1
         return [(sp, self.text[sp.start:sp.end]) for sp in self.spans]
 
 

@@ -122,7 +122,12 @@ def new_content(claim: str, q_terms: set[str]) -> tuple[set[str], set[str], list
     tagged = [(t, tag) for t, tag in korean.tagged_terms(body) if t not in q and not t[0].isdigit()]
     names = {t for t, tag in tagged if tag in NAMES}
     words = {t for t, tag in tagged if tag not in NAMES}
-    return names, words, numbers(body)
+    nums = numbers(body)
+    if not (names or words or nums):
+        # a claim that only restates the question ("… 서버로 보내지 않습니다" to "… 서버로 보내?") still needs a
+        # sentence that says it: all its content morphemes count
+        words = {t for t, _ in korean.tagged_terms(body) if t not in GENERIC and not t[0].isdigit()}
+    return names, words, nums
 
 
 def _holds(term: str, terms: set[str], compact_text: str) -> bool:

@@ -14,7 +14,7 @@ from dataclasses import replace
 import pytest
 
 from conftest import ROOT, SEED
-from rag.answer import Turn, attribute, build_messages, is_refusal, map_citations, static_messages
+from rag.answer import Turn, build_messages, is_refusal, static_messages
 from rag.evidence import Passage
 from rag.prompting import PromptError, load_prompts
 
@@ -29,47 +29,10 @@ def passages() -> list[Passage]:
             Passage(2, "b/보고서.pdf", 3, "개요", "사업은 디지털정책과가 맡는다.")]
 
 
-def test_markers_map_to_passages_and_dangling_markers_are_dropped():
-    text, cites, warnings = map_citations("회의는 2024. 3. 26. 열렸습니다[1]. 담당은 디지털정책과입니다[2][7].",
-                                          passages(), PROMPTS)
-    assert [c.n for c in cites] == [1, 2]
-    assert cites[1].source == "b/보고서.pdf" and cites[1].page == 3 and "디지털정책과" in cites[1].text
-    assert "[7]" not in text and "[1]" in text and "[2]" in text
-    assert len(warnings) == 1 and "[7]" in warnings[0]
-
-
 def test_refusal_phrase_is_detected():
     assert is_refusal("자료에서 찾을 수 없습니다.", PROMPTS)
     assert is_refusal("죄송하지만 자료에서 찾을 수 없습니다", PROMPTS)
     assert not is_refusal("회의는 3월 26일에 열렸습니다[1].", PROMPTS)
-
-
-def test_numbers_missing_from_the_evidence_are_caught():
-    from rag.answer import support, unsupported_numbers
-    ev = [Passage(1, "a.txt", None, "", "운영위원회 2025. 4. 30. 상정·의결. 재적 13명. Woven City 100억 달러.")]
-    assert unsupported_numbers("2025년 4월 30일에 의결했습니다[1].", ev) == []
-    assert unsupported_numbers("재적의원은 13명입니다[1].", ev) == []
-    assert unsupported_numbers("월 임대료는 약 100만원입니다[1].", ev) == ["100만"]
-    assert unsupported_numbers("회의는 2024. 4. 10.에 열립니다.", ev) == ["2024-4-10"]
-    # unit words other than magnitudes are not compared; parts of a date and the question's own numbers are allowed
-    ev2 = [Passage(1, "a.txt", None, "", "의안 번호 2555 위원 수는 15인 이내. 2,000명 규모. GPU 1.5만장('28)→5만장('30). "
-                                         "일 시 : 2024. 3. 26.(화) 14:00~16:00")]
-    assert unsupported_numbers("의안번호는 2555입니다[1].", ev2) == []
-    assert unsupported_numbers("위원은 15명 이내입니다[1].", ev2) == []
-    assert unsupported_numbers("최종 2,000명 규모입니다[1].", ev2) == []
-    assert unsupported_numbers("2030년까지 5만장을 확보합니다[1].", ev2, "2030년까지 GPU 몇 장?") == []
-    assert unsupported_numbers("2024년 3월 26일 14:00~16:00에 열렸습니다[1].", ev2) == []
-    assert unsupported_numbers("5억장을 확보합니다", ev2) == ["5억"]
-    assert unsupported_numbers("위원은 17명입니다", ev2) == ["17"]
-    assert support("재적의원은 13명입니다", "재적의원은 몇 명?", ev) == 1.0
-    assert support("2025년 4월 30일 오후에 의결했습니다[1].", "언제 의결했어?", ev) == 1.0
-    assert support("자료에 따르면 운영위원회에서 상정·의결했습니다 [1]", "언제 의결했어?", ev) == 1.0
-    assert support("서울시청 본관 8층 다목적홀에서 발간했습니다", "누가 발간했어?", ev) < 0.5
-
-
-def test_attribution_needs_real_overlap():
-    assert attribute("사업은 디지털정책과가 맡습니다", passages()).n == 2
-    assert attribute("예산은 100억원입니다", passages()) is None
 
 
 def test_static_prefix_comes_first_and_is_identical():
@@ -100,16 +63,6 @@ def test_worked_examples_are_validated(tmp_path):
     f.unlink()
     with pytest.raises(PromptError, match="examples.toml"):
         load_prompts(d)
-
-
-def test_a_name_the_evidence_does_not_hold_is_unsupported():
-    # the worked examples' fictional people must never leak into a real answer unnoticed
-    from rag.answer import support
-    ev = [Passage(1, "a.txt", None, "", "이세원 | 국토연구원 부연구위원\n권영상 좌장 | 서울대학교 교수")]
-    q = "패널토론 좌장은 누가 맡았어?"
-    assert support("패널토론 좌장은 권영상 서울대학교 교수가 맡았습니다[1].", q, ev) == 1.0
-    assert support("좌장은 홍길동 가나대학교 교수입니다[1].", q, ev) == 0.0
-    assert support("좌장은 Hubert Beroche입니다[1].", q, ev) == 0.0
 
 
 def test_prompt_placeholders_are_validated(tmp_path):

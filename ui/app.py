@@ -65,6 +65,10 @@ CSS = """
 #chat .citations details { border: 1px solid #d1d5db; border-radius: 6px; padding: 2px 8px; margin: 3px 0; }
 #chat .citations summary { cursor: pointer; font-weight: 600; }
 #chat .citations .passage { white-space: normal; color: #374151; padding: 4px 0; }
+#chat .citations mark { background: #fef08a; color: #111827; }
+#chat .citations .quote { margin: 2px 0 4px 0; color: #1f2937; }
+#chat .evidence-preview { border-left: 3px solid #6b7280; padding: 2px 8px; margin: 4px 0; color: #374151;
+                          font-size: 0.92em; }
 #upload-result { color: var(--body-text-color); }
 #upload-result table { border-collapse: collapse; margin-top: 6px; }
 #upload-result th, #upload-result td { border: 1px solid #d1d5db; padding: 4px 10px; text-align: left; }
@@ -106,25 +110,57 @@ def citation_summary(c: Citation, texts: dict) -> str:
     return " · ".join(parts)
 
 
+def passage_html(text: str, spans: list, texts: dict) -> str:
+    """A cited passage as shown: its sentences in document order, a gap line ("…") labelled as an omission, and the
+    verified quote spans highlighted; every piece of document text HTML-escaped."""
+    from rag.evidence import GAP
+    out, pos = [], 0
+    for s, e in sorted(spans):
+        out += [esc(text[pos:s]), f"<mark>{esc(text[s:e])}</mark>"]
+        pos = e
+    out.append(esc(text[pos:]))
+    lines = [line.strip() for line in "".join(out).splitlines() if line.strip()]
+    gap = f"<span aria-label=\"{esc(texts['gap_label'])}\">{GAP}</span>"
+    return "<br>".join(gap if line == GAP else line for line in lines)
+
+
 def citations_html(citations: list[Citation], texts: dict) -> str:
-    """Numbered, expandable source passages; every text from documents is HTML-escaped; a single line."""
+    """Numbered, expandable source passages with their verified quote shown and highlighted; a single line."""
     if not citations:
         return ""
-    items = "".join(f"<details><summary>{esc(citation_summary(c, texts))}</summary>"
-                    f"<div class=\"passage\">{_one_line(c.text)}</div></details>" for c in citations)
-    return f"<div class=\"citations\"><strong>{esc(texts['citations_title'])}</strong>{items}</div>"
+    items = []
+    for c in citations:
+        quote = (f"<div class=\"quote\">{esc(texts['quote_title'])}: “{esc(c.quote)}”</div>" if c.quote else "")
+        items.append(f"<details><summary>{esc(citation_summary(c, texts))}</summary>{quote}"
+                     f"<div class=\"passage\">{passage_html(c.text, c.quotes, texts)}</div></details>")
+    return f"<div class=\"citations\"><strong>{esc(texts['citations_title'])}</strong>{''.join(items)}</div>"
+
+
+def preview_html(evidence, texts: dict) -> str:
+    """The best evidence sentence and its source, shown before the model's first token, marked as evidence."""
+    top = evidence.top_sentence() if evidence is not None else None
+    if top is None:
+        return ""
+    p, sp = top
+    where = display_source(p.source) + (" · " + texts["page"].format(page=p.page) if p.page else "")
+    return (f"<div class=\"evidence-preview\" role=\"note\"><strong>{esc(texts['evidence_preview'])}</strong>: "
+            f"“{esc(p.text[sp.start:sp.end])}” — {esc(where)}</div>")
 
 
 def answer_markdown(texts: dict, ai_label: str, text: str, *, rewritten: str | None = None,
-                    answer: Answer | None = None, streaming: bool = False) -> str:
-    """The chat message of one answer: AI label, rewritten question, text (escaped), warnings, passages."""
+                    answer: Answer | None = None, streaming: bool = False, preview: str = "") -> str:
+    """The chat message of one answer: AI label, rewritten question, the evidence preview while the answer is being
+    written, text (escaped), warnings, passages."""
     parts = [f"<span class=\"ai-label\">{esc(ai_label)}</span>"]
     if rewritten:
         parts.append(f"<div class=\"rewritten\">{esc(texts['rewritten'].format(question=rewritten))}</div>")
+    if preview and streaming:
+        parts.append(preview)
     if answer is not None and answer.refused:
         parts.append(f"<div class=\"refusal\" role=\"status\">{esc(texts['refusal_label'])}</div>")
     body = esc(text).strip()
-    parts.append((body or esc(texts["thinking"])) + (" ▌" if streaming else ""))
+    waiting = esc(texts["writing"] if preview else texts["thinking"])
+    parts.append((f"<span class=\"answer-body\">{body}</span>" if body else waiting) + (" ▌" if streaming else ""))
     if answer is not None:
         if answer.warnings:
             items = "".join(f"<li>⚠ {esc(w)}</li>" for w in answer.warnings)
@@ -327,11 +363,13 @@ def build_app(cfg: Config, assistant):
         messages.append({"role": "assistant", "content": answer_markdown(T, ai_label, "", streaming=True)})
         idx = len(messages) - 1
         yield messages, sess, None
-        rewritten, pieces, answer = None, [], None
+        rewritten, pieces, answer, preview = None, [], None, ""
         try:
             for ev in asst.stream(sent, list(sess["history"])):
                 if ev.kind == "rewritten":
                     rewritten = ev.data
+                elif ev.kind == "evidence":
+                    preview = preview_html(ev.data, T)
                 elif ev.kind == "token":
                     pieces.append(ev.data)
                 elif ev.kind == "done":
@@ -340,7 +378,7 @@ def build_app(cfg: Config, assistant):
                 else:
                     continue
                 messages[idx]["content"] = answer_markdown(T, ai_label, "".join(pieces), rewritten=rewritten,
-                                                           streaming=True)
+                                                           streaming=True, preview=preview)
                 yield messages, sess, None
         except Exception as e:                        # the type only: messages may quote the question
             log.error("answer failed: %s", type(e).__name__)
