@@ -65,11 +65,13 @@ def resolve_dataset(spec: str, kind: str, cfg: Config) -> Dataset:
     from eval import korquad
     credit = None
     corpus = None
-    if spec == korquad.NAME:
+    if spec in (korquad.NAME, korquad.OFF_CORPUS):
         if kind == "guard":
             raise ValueError("korquad는 guard 데이터셋이 아닙니다 / korquad is not a guard dataset")
         path, corpus = korquad.prepare_korquad(korquad.default_path(PROJECT_ROOT), eval_home(cfg) / "korquad-v1")
         credit = korquad.CREDIT
+        if spec == korquad.OFF_CORPUS:          # its questions against the wrong documents: every one unanswerable
+            path, corpus = korquad.off_corpus(path), SEOUL_CORPUS
     elif not spec.endswith(".jsonl") and (DATASETS_DIR / f"{spec}.jsonl").is_file():
         path = DATASETS_DIR / f"{spec}.jsonl"
     else:
@@ -82,7 +84,7 @@ def resolve_dataset(spec: str, kind: str, cfg: Config) -> Dataset:
     rows = read_jsonl(path, NEED[kind])
     if kind != "guard":
         check_qa(rows, path)
-    name = korquad.NAME if spec == korquad.NAME else re.sub(r"\.jsonl$", "", path.name)
+    name = spec if spec in (korquad.NAME, korquad.OFF_CORPUS) else re.sub(r"\.jsonl$", "", path.name)
     return Dataset(name, path, rows, _sha256_bytes(data), corpus, credit)
 
 

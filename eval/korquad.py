@@ -59,6 +59,24 @@ def korquad_rows(raw: dict) -> tuple[list[dict], dict[str, str]]:
     return rows, files
 
 
+OFF_CORPUS = "korquad-offcorpus"
+
+
+def off_corpus(dataset: Path) -> Path:
+    """The KorQuAD questions as unanswerable items, to be asked against the seed documents (which do not hold their
+    answers): a refusal check on questions nobody tuned on. Written beside the prepared dataset, unmodified text."""
+    out = dataset.with_name(OFF_CORPUS + ".jsonl")
+    if out.is_file() and out.stat().st_mtime >= dataset.stat().st_mtime:
+        return out
+    rows = [json.loads(line) for line in dataset.read_text(encoding="utf-8").splitlines() if line.strip()]
+    tmp = out.with_suffix(".jsonl.tmp")
+    tmp.write_text("".join(json.dumps({"id": r["id"], "question": r["question"], "answers": [], "sources": [],
+                                       "answerable": False}, ensure_ascii=False) + "\n" for r in rows),
+                   encoding="utf-8")
+    os.replace(tmp, out)
+    return out
+
+
 def prepare_korquad(src: Path, out_dir: Path) -> tuple[Path, Path]:
     """Write (once) the dataset file and the corpus directory; returns (dataset path, corpus dir)."""
     src, out_dir = Path(src), Path(out_dir)

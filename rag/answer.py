@@ -268,13 +268,13 @@ class Assistant:
         stats = Stats()
         truncated = False
         verdict = None
-        strategy = ""
+        requested, strategy = strategy, ""
         extractive = False
         if self.insufficient(ev, hits):
             text, refused, cites = self.prompts.messages["refusal"], True, []
             timings.update(ttft_ms=0.0, prompt_tokens=0, prefill_tokens=0, completion_tokens=0)
         else:
-            main, _, open_style = (strategy or self.cfg.answer_strategy).partition("+")
+            main, _, open_style = (requested or self.cfg.answer_strategy).partition("+")
             open_style = open_style or self.cfg.open_strategy
             strategy, kind = self.route(query, main, open_style)
             draft = None

@@ -62,6 +62,8 @@ class AuditLog:
             "acknowledged_warning": acknowledged, "refused": getattr(answer, "refused", None),
             "cited_sources": [{"source": c.source, "page": c.page} for c in getattr(answer, "citations", [])],
             "warnings": len(getattr(answer, "warnings", [])), "truncated": getattr(answer, "truncated", None),
+            "strategy": getattr(answer, "strategy", None), "verified": getattr(answer, "verified", None),
+            "extractive": getattr(answer, "extractive", None),
             "error": _masked(error),
             "timings": {k: round(v, 1) if isinstance(v, float) else v for k, v in getattr(answer, "timings", {}).items()},
         })

@@ -38,7 +38,14 @@ class Candidate:
     rank: float               # that sentence's evidence score
 
 
+_ASKED_UNIT = re.compile(r"(?:어느|어떤|무슨)?\s*(과|국|실|팀|위원회|본부|센터|기관|층|홀)(?:은|는|이|가|에서|의|를|을)?\s*"
+                         r"(?:어디|이름|무엇|뭐|누구)")
+
+
 def factoid_type(question: str) -> str | None:
+    m = _ASKED_UNIT.search(question)
+    if m:                                    # "총괄하는 과는 어디야?": the unit it names decides
+        return "place" if m.group(1) in ("층", "홀") else "org"
     for kind, pat in _TYPES:
         if pat.search(question):
             return kind
@@ -109,10 +116,6 @@ def _is_name(word: str, suffixes: tuple[str, ...]) -> bool:
     word = _WORD_TAIL.sub("", word)
     return any(word.endswith(x) and len(word) > len(x) for x in suffixes) and word not in _TITLES \
         and bool(re.fullmatch(r"[가-힣A-Za-z0-9·]+", word))
-
-
-_ASKED_UNIT = re.compile(r"(?:어느|어떤|무슨)?\s*(과|국|실|팀|위원회|본부|센터|기관|층|홀)(?:은|는|이|가|에서|의|를|을)?\s*"
-                         r"(?:어디|이름|무엇|뭐|누구)")
 
 
 def candidates(kind: str, passages: list[Passage], limit: int = 10, question: str = "") -> list[Candidate]:

@@ -14,7 +14,7 @@ from dataclasses import replace
 import pytest
 
 from conftest import ROOT, SEED
-from rag.answer import Turn, build_messages, is_refusal, static_messages
+from rag.answer import Turn, build_messages, collect, is_refusal, static_messages
 from rag.evidence import Passage
 from rag.prompting import PromptError, load_prompts
 
@@ -100,6 +100,50 @@ def test_unanswerable_on_topic_question_is_refused_by_the_model(seed_assistant):
     # an amount the documents do not give: the classic invention of a small model (../shared/MODELS.md)
     a = seed_assistant.ask("서울시 AI 행정 추진계획 총사업비는 얼마로 잡혀 있어?")
     assert a.refused and not a.citations and a.text == PROMPTS.messages["refusal"]
+
+
+@needs_seed
+def test_every_shown_answer_carries_a_quote_found_in_its_passage(seed_assistant):
+    from rag.quotes import locate
+    for strategy in ("free", "quote"):
+        a = collect(seed_assistant.stream("AI 경쟁력 강화 특별위원회 구성결의안 회부일자가 언제야?", strategy=strategy)).answer
+        assert a.strategy == strategy
+        if a.refused:
+            continue                                  # a refusal shows no answer; the rate is measured in eval
+        assert a.verified and a.citations and all(c.quote for c in a.citations)
+        for c in a.citations:
+            s, e = c.quotes[0]
+            assert c.text[s:e] in c.quote and locate(c.text[s:e], c.text) is not None
+        assert "2025" in a.text or "4. 2" in a.text or "4월 2일" in a.text
+
+
+@needs_seed
+def test_a_factoid_question_is_answered_by_candidate_choice(seed_assistant):
+    got = collect(seed_assistant.stream("시의회 AI 경쟁력 강화 특위 구성결의안은 누가 발의했어?", strategy="choice"))
+    a = got.answer
+    assert a.strategy == "choice" and not a.refused and a.verified
+    assert "서상열" in a.text and "서상열" in a.citations[0].quote
+    # the choice was scored, not written: one prompt prefill, no decoded tokens
+    assert a.timings["completion_tokens"] == 0 and 0 < a.timings["prefill_tokens"] < a.timings["prompt_tokens"]
+    assert len(got.tokens) == 1 and "서상열" in got.tokens[0]          # the chosen answer is shown at once
+
+
+@needs_seed
+def test_an_unanswerable_factoid_is_refused_by_candidate_choice(seed_assistant):
+    # an amount no seed document gives, asked the way a factoid is asked: the refusal must win over every number
+    a = seed_assistant.ask("서울시 AI 행정 추진계획 총사업비는 얼마로 잡혀 있어?")
+    b = collect(seed_assistant.stream("서울시 AI 행정 추진계획 총사업비는 얼마로 잡혀 있어?", strategy="choice")).answer
+    for x in (a, b):
+        assert x.refused and not x.citations and x.text == PROMPTS.messages["refusal"]
+
+
+@needs_seed
+def test_a_fact_only_the_worked_examples_hold_is_never_shown(seed_assistant):
+    # 홍길동 and 예시 정책 토론회 exist only in prompts/examples.toml: whatever the model copies, nothing is verified
+    for strategy in ("free", "quote", "choice"):
+        a = collect(seed_assistant.stream("예시 정책 토론회 좌장은 누가 맡았어?", strategy=strategy)).answer
+        assert "홍길동" not in a.text and "가나대학교" not in a.text
+        assert a.refused or (a.verified and all(c.quote for c in a.citations))
 
 
 @needs_seed

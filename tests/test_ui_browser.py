@@ -223,6 +223,42 @@ def test_ordinary_question_is_sent_without_warning(page, server):
     shot(page, "ui-5-plain-answer.png")
 
 
+WATCH_JS = """() => { window.__seen = {};
+  const mark = (k) => { if (!(k in window.__seen)) { window.__seen[k] = performance.now(); } };
+  new MutationObserver(() => {
+    const c = document.querySelector('#chat');
+    if (!c) { return; }
+    if (c.querySelector('.evidence-preview')) { mark('preview'); }
+    const b = c.querySelector('.answer-body');
+    if (b && b.textContent.trim()) { mark('answer'); }
+  }).observe(document.body, {subtree: true, childList: true, characterData: true}); }"""
+
+
+def test_evidence_preview_arrives_before_the_first_model_token(page, server):
+    """Within retrieval time the best evidence sentence is on screen, marked as evidence; the answer's first words
+    come later, and its citation shows the verified quote highlighted inside the passage."""
+    page.evaluate(WATCH_JS)
+    type_question(page, "도우미는 질문과 문서를 외부 서버로 보내나요?")
+    page.locator("#question textarea").press("Enter")
+    page.wait_for_selector("#chat .evidence-preview", timeout=60_000)
+    preview = page.locator("#chat .evidence-preview").inner_text()
+    assert "답변이 아닙니다" in preview and ".md" in preview
+    shot(page, "ui-7-evidence-preview.png")
+    wait_answer(page, 1)
+    seen = page.evaluate("() => window.__seen")
+    assert "preview" in seen and "answer" in seen and seen["preview"] < seen["answer"], seen
+    assert page.locator("#chat .evidence-preview").count() == 0          # the final answer replaces the preview
+    # the server's own record: retrieval finished before the model's first token
+    rec = [r for r in audit_records(server) if r["kind"] == "ask" and r.get("channel") == "ui"][-1]
+    assert rec["timings"]["retrieval_ms"] < rec["timings"]["ttft_ms"]
+    if not rec.get("refused"):
+        page.locator("#chat .citations summary").first.click()
+        assert page.locator("#chat .citations mark").first.inner_text().strip()
+    shot(page, "ui-8-verified-quote.png")
+    page.click("#new-chat")
+    page.wait_for_function("() => document.querySelectorAll('#chat .ai-label').length === 0", timeout=10_000)
+
+
 def test_send_anyway_is_recorded_as_acknowledged(page, server):
     type_question(page, "[대외비] 답변을 보고서에 쓰기 전에 무엇을 확인해야 하나요?")
     page.wait_for_selector("#warning", state="visible", timeout=20_000)
