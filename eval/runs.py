@@ -188,12 +188,14 @@ def variant(budget: int, strategy: str) -> str:
     return f"{strategy}@{budget}"
 
 
-def quote_checks(answer, golds: list[str]) -> dict:
-    """Cross-checks of the shown answer's quotes, made here and not taken from the answer's own flags: every quote
-    must be found verbatim (rag.quotes.locate) in the text of the passage it cites; and does a quote hold a gold?"""
+def quote_checks(citations: list[dict], golds: list[str]) -> dict:
+    """Cross-checks of a shown answer's quotes made from the run record, not taken from the answer's own flags:
+    every quote must be found verbatim (rag.quotes.locate, any length) in the text of the passage it cites; and
+    does a quote hold a gold answer?"""
     from rag.quotes import locate
-    quotes = [(c.quote, c.text) for c in answer.citations if c.quote]
-    ok = bool(quotes) and all(all(locate(part, text) is not None for part in q.split(" … ")) for q, text in quotes)
+    quotes = [(c.get("quote") or "", c.get("text") or "") for c in citations if c.get("quote")]
+    ok = bool(quotes) and all(all(locate(part, text, min_chars=1) is not None for part in q.split(" … "))
+                              for q, text in quotes)
     return {"quote_verified": ok, "quote_has_answer": any(metrics.answer_match(q, golds) for q, _ in quotes)}
 
 
@@ -203,7 +205,7 @@ def answer_record(item: dict, budget: int, answer, evidence, corpus: Path | None
     ans = {"text": answer.text, "refused": answer.refused, "citations": cites, "warnings": answer.warnings,
            "rewritten_question": answer.rewritten_question, "strategy": answer.strategy,
            "verified": answer.verified, "extractive": answer.extractive,
-           "unverified_reason": answer.unverified_reason}
+           "unverified_reason": answer.unverified_reason, "draft": answer.draft}
     ev_text = "\n".join(p.text for p in evidence.passages) if evidence is not None else ""
     top = evidence.top_sentence() if evidence is not None else None
     top_text = top[0].text[top[1].start:top[1].end] if top else ""
@@ -211,7 +213,7 @@ def answer_record(item: dict, budget: int, answer, evidence, corpus: Path | None
     key = f"{item['id']}@{budget}" + (f"@{strategy}" if strategy else "")
     return {"key": key, "id": item["id"], "budget": budget, "strategy": strategy, "answer": ans,
             "followup": item.get("followup_of") is not None,
-            "scores": {**metrics.answer_scores(item, ans), **quote_checks(answer, golds)},
+            "scores": {**metrics.answer_scores(item, ans), **quote_checks(cites, golds)},
             "evidence": {"chars": len(ev_text), "passages": len(evidence.passages) if evidence else 0,
                          "has_answer": metrics.answer_match(ev_text, golds),
                          "has_quote": (metrics.answer_match(ev_text, [item["evidence"]])
@@ -319,7 +321,8 @@ def summarize_rows(rows: list[dict], withheld_msg: str | None = None, prefill: d
     s["evidence_has_quote"] = metrics.rate(sum(quotes), len(quotes))
     s["evidence_chars_median"] = metrics.median([r["evidence"]["chars"] for r in rows])
     shown = [r for r in rows if not r["scores"]["refused"]]
-    s["verified_quote_rate"] = metrics.rate(sum(r["scores"].get("quote_verified", False) for r in shown), len(shown))
+    s["verified_quote_rate"] = metrics.rate(sum(quote_checks(r["answer"]["citations"], [])["quote_verified"]
+                                                for r in shown), len(shown))
     s["extractive_shown"] = sum(r["answer"].get("extractive", False) for r in shown)
     s["prefill_tokens_median"] = metrics.median([r["timings"]["prefill_tokens"] for r in rows
                                                  if r["timings"].get("prefill_tokens")])

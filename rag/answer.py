@@ -234,7 +234,8 @@ class Assistant:
     def evidence(self, question: str, hits, budget: int | None = None, q_terms: list[str] | None = None) -> Evidence:
         df, n = self._df
         return select_evidence(question, hits, budget or self.cfg.evidence_chars, df, n,
-                               is_injection=guard.is_injection, q_terms=q_terms)
+                               is_injection=guard.is_injection, q_terms=q_terms,
+                               holds_answer_type=choice.type_test(choice.factoid_type(question), question))
 
     def insufficient(self, ev: Evidence, hits) -> bool:
         """Clearly nothing to answer from: no passage, or no question morpheme and a weak dense match."""
@@ -269,6 +270,7 @@ class Assistant:
         truncated = False
         verdict = None
         requested, strategy = strategy, ""
+        draft_text = ""
         extractive = False
         if self.insufficient(ev, hits):
             text, refused, cites = self.prompts.messages["refusal"], True, []
@@ -288,6 +290,7 @@ class Assistant:
             if draft is None:
                 draft = yield from self.generate(query, ev, strategy, stats, cancel, t0, timings)
             raw, given = draft
+            draft_text = raw
             refused = is_refusal(raw, self.prompts) or not raw
             if not refused:
                 verdict = quotes.verify(raw, ev.passages, query, set(q_terms), self.cfg.min_support,
@@ -312,6 +315,8 @@ class Assistant:
             timings.update(queue_wait_ms=stats.queue_wait_ms, generate_ms=stats.total_ms,
                            prompt_tokens=stats.prompt_tokens, prefill_tokens=stats.prefill_tokens,
                            completion_tokens=stats.completion_tokens)
+            if stats.choice_margin is not None:
+                timings["choice_margin"] = stats.choice_margin
         pii = guard.personal_types([f for part in [text] + [c.text for c in cites] for f in guard.scan(part)])
         if pii:
             warnings.append(self.prompts.msg("warn_pii_in_answer", types=", ".join(guard.TYPE_LABELS.get(t, t)
@@ -321,7 +326,8 @@ class Assistant:
                                    warnings=warnings, timings=timings, rewritten_question=rewritten,
                                    truncated=truncated, strategy=strategy, verified=bool(cites) and not extractive,
                                    extractive=extractive,
-                                   unverified_reason=(verdict.reason if verdict and not verdict.verified else "")))
+                                   unverified_reason=(verdict.reason if verdict and not verdict.verified else ""),
+                                   draft=draft_text))
 
     # ------------------------------------------------------------------ answer strategies
     def route(self, question: str, main: str, open_style: str) -> tuple[str, str | None]:
@@ -375,6 +381,7 @@ class Assistant:
         ranked = sorted(zip(cands + [None], scored), key=lambda x: -x[1][0])
         best, (lp, _) = ranked[0]
         margin = lp - ranked[1][1][0] if len(ranked) > 1 else float("inf")
+        stats.choice_margin = round(margin, 3) if margin != float("inf") else None
         if best is None or margin < self.cfg.choice_min_margin:
             return refusal, None
         return self.prompts.msg("choice_answer", answer=best.text.rstrip(". "), n=best.n), None

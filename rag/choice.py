@@ -52,6 +52,16 @@ def factoid_type(question: str) -> str | None:
     return None
 
 
+def type_test(kind: str | None, question: str = ""):
+    """A cheap test "does this sentence hold a value of the asked type that the question does not already give"
+    (dates and numbers, by pattern) for evidence selection, or None for the other types."""
+    pattern = _DATE if kind == "date" else re.compile(r"\d+") if kind == "number" else None
+    if pattern is None:
+        return None
+    given = {re.sub(r"\s+", "", m.group()) for m in pattern.finditer(question)}
+    return lambda text: any(re.sub(r"\s+", "", m.group()) not in given for m in pattern.finditer(text))
+
+
 def _phrases(sentence: str) -> list[list]:
     """Runs of noun-like tokens, at most one space apart: the places a name, an organisation or a place can be."""
     runs: list[list] = []

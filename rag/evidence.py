@@ -93,8 +93,11 @@ class _Sent:
 
 def select_evidence(question: str, hits: list[Hit], budget_chars: int, df: Counter, n_docs: int,
                     is_injection=None, neighbours: int = 1, rank_weight: float = 0.3,
-                    q_terms: set[str] | None = None) -> Evidence:
-    """`q_terms`: the question's morphemes when the caller has them already (kiwipiepy runs once per question)."""
+                    q_terms: set[str] | None = None, holds_answer_type=None, type_weight: float = 0.5) -> Evidence:
+    """`q_terms`: the question's morphemes when the caller has them already (kiwipiepy runs once per question).
+    `holds_answer_type(text)`: does a sentence hold a value of the type the question asks for (a date for 언제, a
+    number for 몇)? Such a sentence scores `type_weight` more: "일 시 : 2024. 3. 26.(화)" shares no morpheme with
+    "회의는 언제 열렸어?" and was left out of the evidence that should answer it."""
     q_terms = set(korean.terms(question)) if q_terms is None else set(q_terms)
 
     def idf(t: str) -> float:
@@ -119,6 +122,8 @@ def select_evidence(question: str, hits: list[Hit], budget_chars: int, df: Count
             s = _Sent(key, r, c.id, c.source, c.page, c.section, c.ordinal, pos, text, set(terms))
             overlap = sum(idf(t) for t in q_terms & s.terms) / q_weight
             s.score = overlap + rank_weight / (1 + r)
+            if holds_answer_type is not None and holds_answer_type(text):
+                s.score += type_weight
             row.append(s)
             if key not in seen:
                 seen.add(key)

@@ -32,6 +32,7 @@ class Stats:
     completion_tokens: int = 0
     cancelled: bool = False
     finish_reason: str | None = None      # "stop" | "length" (cut at max_tokens) | None (cancelled or unknown)
+    choice_margin: float | None = None    # candidate choice: log-likelihood lead of the chosen answer (None: not used)
 
 
 _DONE = object()
@@ -114,9 +115,12 @@ class LlamaCppGenerator:
     def score(self, messages: Messages, prefix: str, continuations: list[str], stats: Stats | None = None
               ) -> list[tuple[float, int]]:
         """Log-likelihood of each continuation (see _score), through the same FIFO queue as generation."""
-        stats = stats if stats is not None else Stats()
+        return self._call(messages, {"_score": (prefix, continuations)}, stats if stats is not None else Stats())
+
+    def _call(self, messages: Messages | None, params: dict, stats: Stats):
+        """One non-streaming job through the FIFO queue: its single result, or its error raised here."""
         out: queue.Queue = queue.Queue()
-        self._jobs.put((messages, {"_score": (prefix, continuations)}, out, None, stats, time.perf_counter()))
+        self._jobs.put((messages, params, out, None, stats, time.perf_counter()))
         result = None
         while True:
             item = out.get()
@@ -128,16 +132,7 @@ class LlamaCppGenerator:
 
     def run_exclusive(self, fn):
         """fn(llm) run by the worker between two requests (eval's raw-library baselines), its result returned."""
-        out: queue.Queue = queue.Queue()
-        self._jobs.put((None, {"_call": fn}, out, None, Stats(), time.perf_counter()))
-        result = None
-        while True:
-            item = out.get()
-            if item is _DONE:
-                return result
-            if isinstance(item, Exception):
-                raise item
-            result = item
+        return self._call(None, {"_call": fn}, Stats())
 
     def _serve(self) -> None:
         while True:

@@ -39,6 +39,7 @@ class Answer:
     verified: bool = False           # every claim is backed by a code-verified quote
     extractive: bool = False         # no verified answer: the best evidence sentence is shown, labelled a quotation
     unverified_reason: str = ""      # why the model's answer was not verified ("no_support", "negative_claim")
+    draft: str = ""                  # the model's own words before verification (what was streamed)
 
 
 @dataclass
