@@ -314,7 +314,8 @@ def test_logs_hold_no_raw_value_and_record_choices_and_feedback(server):
     assert len(masked) == 1 and masked[0]["finding_types"] == ["RRN"] and masked[0]["cited_sources"]
     assert "[주민등록번호]" in masked[0]["question_masked"]
     plain = [r for r in asks if not r["sent_masked"] and not r["acknowledged_warning"]]
-    assert len(plain) == 2 and all(r["finding_types"] == [] for r in plain)
+    # the ordinary question, the evidence-preview question and the uploaded-document question
+    assert len(plain) == 3 and all(r["finding_types"] == [] for r in plain)
     ack = [r for r in asks if r["acknowledged_warning"]]
     assert len(ack) == 1 and ack[0]["finding_types"] == ["CONFIDENTIAL"]
 
