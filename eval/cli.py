@@ -2,6 +2,7 @@
 
     rag eval retrieval --dataset korquad|FILE.jsonl [--corpus DIR | --index DIR] [--retrievers bm25,dense,linear,rrf]
     rag eval answers   --dataset FILE.jsonl [--corpus DIR | --index DIR] [--budgets 600,1200,2400] [--limit N]
+                       [--strategies free,quote,choice]   (korquad-offcorpus: KorQuAD questions against the seed corpus)
     rag eval guard     [--dataset eval/datasets/guard.jsonl]
     rag eval sweep     --dataset seoul_qa --dataset korquad [--weights 0,0.1,…,1] [--candidates 50]
     rag eval latency   [--dataset seoul_qa] [--limit 10] [--cache reset|alternate]

@@ -54,13 +54,15 @@ class Config:
     # every claim of an answer needs one evidence sentence holding its names, numbers and at least this share of its
     # other new morphemes (rag/quotes.py): that sentence is the claim's verified quote
     min_support: float = 0.5
-    # how the answer is made (eval/reports/answers-strategies.md): "free" generation, "quote" first (the model copies
+    # how the answer is made (eval/reports/answers-strategies-*.md; "free" had the best answer match there):
+    # "free" generation, "quote" first (the model copies
     # the supporting sentence, then answers), or "choice" (factoid questions: candidates from the evidence ranked by
     # the model's likelihood; other questions by open_strategy)
     answer_strategy: str = "free"
     open_strategy: str = "free"
     choice_min_margin: float = 0.0        # log-likelihood lead of the best candidate over the next one, else refuse
-    # an answer without a verified quote: "refuse", or "extract" (show the best evidence sentence, labelled a quotation)
+    # an answer without a verified quote: "refuse", or "extract" (show the best evidence sentence, labelled a quotation;
+    # measured in the same runs, it answered far more unanswerable questions)
     unverified: str = "refuse"
     prompts_dir: Path = PROJECT_ROOT / "prompts"
     # UI / server
