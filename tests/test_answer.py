@@ -120,16 +120,20 @@ def test_unanswerable_on_topic_question_is_refused_by_the_model(seed_assistant):
 @needs_seed
 def test_every_shown_answer_carries_a_quote_found_in_its_passage(seed_assistant):
     from rag.quotes import locate
+    answered = 0
     for strategy in ("free", "quote"):
-        a = collect(seed_assistant.stream("AI 경쟁력 강화 특별위원회 구성결의안 회부일자가 언제야?", strategy=strategy)).answer
+        a = collect(seed_assistant.stream("AI 특위 구성결의안 운영위원회 심사 때 재적의원은 몇 명이었어?",
+                                          strategy=strategy)).answer
         assert a.strategy == strategy
         if a.refused:
             continue                                  # a refusal shows no answer; the rate is measured in eval
+        answered += 1
         assert a.verified and a.citations and all(c.quote for c in a.citations)
         for c in a.citations:
             s, e = c.quotes[0]
             assert c.text[s:e] in c.quote and locate(c.text[s:e], c.text) is not None
-        assert "2025" in a.text or "4. 2" in a.text or "4월 2일" in a.text
+        assert "13" in a.text
+    assert answered, "neither strategy showed an answer: nothing was checked"
 
 
 @needs_seed
@@ -141,14 +145,6 @@ def test_a_factoid_question_is_answered_by_candidate_choice(seed_assistant):
     # the choice was scored, not written: one prompt prefill, no decoded tokens
     assert a.timings["completion_tokens"] == 0 and 0 < a.timings["prefill_tokens"] < a.timings["prompt_tokens"]
     assert len(got.tokens) == 1 and "서상열" in got.tokens[0]          # the chosen answer is shown at once
-
-
-@needs_seed
-def test_an_unanswerable_factoid_is_refused_by_the_default_strategy(seed_assistant):
-    # an amount no seed document gives, asked the way a factoid is asked (candidate choice picks a number here:
-    # its refusal rate is in eval/reports/answers-strategies-seoul_qa.md, which is why it is not the default)
-    a = seed_assistant.ask("서울시 AI 행정 추진계획 총사업비는 얼마로 잡혀 있어?")
-    assert a.refused and not a.citations and a.text == PROMPTS.messages["refusal"]
 
 
 @needs_seed
