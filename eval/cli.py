@@ -57,8 +57,8 @@ def _corpus_opts(s: argparse.ArgumentParser) -> None:
 
 
 def add_eval_arguments(parser: argparse.ArgumentParser, common: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="eval_cmd", required=True, metavar="{retrieval,answers,guard,sweep,latency,"
-                                                                        "load,compare}")
+    sub = parser.add_subparsers(dest="eval_cmd", required=True, metavar="{retrieval,evidence,answers,guard,"
+                                                                        "sweep,latency,load,compare}")
 
     def add(name: str, help_: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, parents=[common], help=help_)
@@ -68,6 +68,14 @@ def add_eval_arguments(parser: argparse.ArgumentParser, common: argparse.Argumen
     _corpus_opts(s)
     s.add_argument("--retrievers", default=ALL_RETRIEVERS, help=f"default {ALL_RETRIEVERS}")
     s.add_argument("--depth", type=int, default=30, help="질문마다 가져올 청크 수 / chunks retrieved per question")
+
+    s = add("evidence", "근거 선택 평가 / evidence selection: does the evidence hold the answer (no generator)")
+    _common_run(s, None)
+    _corpus_opts(s)
+    s.add_argument("--variants", default="0:0,0.5:1",
+                   help="topic_discount:doc_weight[:retrieval_doc_weight][:abbr] per variant, the first is the "
+                        "baseline (default 0:0,0.5:1)")
+    s.add_argument("--offset", type=int, default=0, help="앞의 N개 항목을 건너뜀 / skip the first N items")
 
     s = add("answers", "답변 평가 / answers: match, refusal, citations, TTFT per context budget")
     _common_run(s, None)
@@ -174,6 +182,7 @@ def cmd_retrieval(cfg: Config, args) -> int:
     from eval import report as rep
     from eval.data import eval_home, open_eval_index, resolve_dataset
     from eval.runs import RunLog, retrieval_items, run_retrieval, summarize_retrieval
+    from rag.expand import load_abbreviations
     from rag.retrieve import FUSIONS
     retrievers = [r.strip() for r in args.retrievers.split(",") if r.strip()]
     bad = [r for r in retrievers if r not in FUSIONS]
@@ -193,7 +202,9 @@ def cmd_retrieval(cfg: Config, args) -> int:
     if log.resumed:
         _err(f"이어서 실행: 완료된 항목 {log.resumed}개 / resuming: {log.resumed} items already done")
     run_retrieval(index, embedder, items, retrievers, log, weight_bm25=cfg.fusion_weight_bm25,
-                  candidates=cfg.candidates, depth=args.depth, corpus=corpus)
+                  candidates=cfg.candidates, depth=args.depth, corpus=corpus,
+                  abbreviations=load_abbreviations(cfg.prompts_dir / "abbreviations.toml") if cfg.abbreviations
+                  else None)
     records = [log.records[str(r["id"])] for r in items]
     summary = summarize_retrieval(records, retrievers)
     notes = []
@@ -217,6 +228,46 @@ def cmd_retrieval(cfg: Config, args) -> int:
               "stamp": rep.stamp(cfg, index=index, index_dir=index_dir, dataset=ds, embedder_path=emb_path)}
     lat = {n: [r["retrievers"][n]["ms"] for r in records] for n in retrievers}
     paths = rep.write_report(_out_dir(args), name, report, md, rep.retrieval_figures(summary, lat))
+    return _emit(args, {**report, "name": name}, paths, md)
+
+
+def cmd_evidence(cfg: Config, args) -> int:
+    from eval import report as rep
+    from eval.data import open_eval_index, resolve_dataset
+    from eval.runs import parse_variants, retrieval_items, run_evidence, summarize_evidence
+    from rag.answer import Assistant
+    from rag.expand import load_abbreviations
+    from rag.runtime import make_retriever
+    variants = parse_variants(args.variants)
+    ds = resolve_dataset(args.dataset, "answers", cfg)
+    corpus = _corpus_for(args, ds)
+    index, embedder, emb_path, index_dir, _ = open_eval_index(cfg, corpus, _progress())
+    assistant = Assistant(cfg, make_retriever(cfg, index, embedder), None)
+    items = retrieval_items(ds.items)[max(args.offset, 0):]
+    items = _limited(items, args.limit)
+    rows = run_evidence(assistant, items, variants, load_abbreviations(cfg.prompts_dir / "abbreviations.toml"))
+    summary = summarize_evidence(rows, variants)
+    name = args.name or f"evidence-{ds.name}"
+    notes = [f"{len(items)} standalone answerable items" + (f", from item {args.offset}" if args.offset else "")
+             + (f", at most {args.limit}" if args.limit else ""),
+             f"evidence budget {cfg.evidence_chars} characters, top_k {cfg.top_k}; variant = topic_discount:doc_weight"
+             "[:retrieval_doc_weight][:abbr] (the first two: rag/evidence.py select_evidence; the third: "
+             "rag/retrieve.py Retriever.doc_weight with doc_top 2, 0 when absent; abbr: the abbreviations of "
+             "prompts/abbreviations.toml searched in BM25 and counted in sentences)"]
+    heads = ["variant", "items", "has_answer", "top_sentence_has_answer", "first_passage_gold_source",
+             "only_variant", "only_baseline", "mcnemar_p"]
+    md = "\n".join([f"# Evidence selection: {ds.name}", "",
+                    "has_answer: a gold answer is inside the evidence the answer step would see (retrieval and "
+                    "selection as `rag ask` does them, no generator); top_sentence_has_answer: inside the best "
+                    "sentence (the evidence preview); only_variant / only_baseline: items only that variant / only "
+                    "the first variant gets right, with the exact McNemar p.", "",
+                    rep.table(heads, [[n] + [s.get(h) for h in heads[1:]] for n, s in summary.items()]), "",
+                    *[f"- {x}" for x in notes]])
+    report = {"kind": "evidence", "metrics": summary, "settings": {"variants": variants, "offset": args.offset,
+                                                                    "limit": args.limit}, "notes": notes,
+              "items": rows, "stamp": rep.stamp(cfg, index=index, index_dir=index_dir, dataset=ds,
+                                                embedder_path=emb_path)}
+    paths = rep.write_report(_out_dir(args), name, report, md)
     return _emit(args, {**report, "name": name}, paths, md)
 
 
@@ -364,7 +415,8 @@ def cmd_compare(cfg: Config, args) -> int:
 
 
 COMMANDS = {"retrieval": cmd_retrieval, "answers": cmd_answers, "guard": cmd_guard, "sweep": cmd_sweep,
-            "latency": cmd_latency, "load": cmd_load, "compare": cmd_compare}
+            "latency": cmd_latency, "load": cmd_load, "compare": cmd_compare,
+            "evidence": cmd_evidence}
 
 
 def run_eval(cfg: Config, args) -> int:

@@ -78,7 +78,8 @@ def resolve_dataset(spec: str, kind: str, cfg: Config) -> Dataset:
         path = Path(spec)
     if not path.is_file():
         raise ValueError(f"데이터셋을 찾을 수 없습니다 / dataset not found: {spec}")
-    if path.resolve() == (DATASETS_DIR / "seoul_qa.jsonl").resolve() and SEOUL_CORPUS.is_dir():
+    if (path.resolve().parent == DATASETS_DIR.resolve() and path.name.startswith("seoul_qa")
+            and SEOUL_CORPUS.is_dir()):                 # seoul_qa, its held-out and added sets: the seed documents
         corpus = SEOUL_CORPUS
     data = path.read_bytes()
     rows = read_jsonl(path, NEED[kind])

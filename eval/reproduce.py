@@ -19,6 +19,14 @@ STEPS: list[tuple[str, list[str], bool]] = [          # (name, arguments after `
     ("retrieval-seoul_qa", ["retrieval", "--dataset", "seoul_qa", "--corpus", str(SEOUL_CORPUS)], False),
     ("retrieval-korquad", ["retrieval", "--dataset", "korquad"], False),
     ("fusion-sweep", ["sweep", "--dataset", "seoul_qa", "--dataset", "korquad", "--candidates", "20,50,100"], False),
+    # evidence selection (eval/reports/evidence-selection.md): per-document topic words, the retriever's per-document
+    # score and abbreviations, without the generator; KorQuAD's first 1,500 questions were looked at, the rest not
+    *[(f"evidence-{d}", ["evidence", "--dataset", d, "--variants", "0:0,0.5:1,0.5:1:0.2,0:0:abbr,0.5:1:abbr"], False)
+      for d in ("seoul_qa", "seoul_qa_abbrev", "seoul_qa_heldout")],
+    ("evidence-korquad-tuned", ["evidence", "--dataset", "korquad", "--limit", "1500", "--variants",
+                                "0:0,0.5:1,0.5:1:0.2,0.5:1:abbr", "--name", "evidence-korquad-tuned"], False),
+    ("evidence-korquad-check", ["evidence", "--dataset", "korquad", "--offset", "1500", "--variants",
+                                "0:0,0.5:1,0.5:1:0.2,0.5:1:abbr", "--name", "evidence-korquad-check"], False),
     ("answers-budget-curve", ["answers", "--dataset", "eval/datasets/seoul_qa_curve.jsonl", "--corpus",
                               str(SEOUL_CORPUS), "--budgets", "300,400,600", "--name", "answers-budget-curve"], True),
     ("answers-default", ["answers", "--dataset", "eval/datasets/seoul_qa.jsonl", "--corpus", str(SEOUL_CORPUS),

@@ -123,12 +123,14 @@ def retrieval_items(items: list[dict]) -> list[dict]:
 
 
 def run_retrieval(index, embedder, items: list[dict], retrievers: list[str], log: RunLog, *, weight_bm25: float,
-                  candidates: int, depth: int = 30, batch: int = 64, corpus: Path | None = None) -> None:
+                  candidates: int, depth: int = 30, batch: int = 64, corpus: Path | None = None,
+                  abbreviations: dict | None = None) -> None:
     """Every retriever on every item (in batches: the embedder runs once per batch and retriever)."""
     from rag.retrieve import Retriever
     todo = [r for r in items if not log.done(str(r["id"]))]
     bar = progress_bar(len(items), len(items) - len(todo), "retrieval")
-    rs = {name: Retriever(index, embedder, name, weight_bm25, candidates) for name in retrievers}
+    rs = {name: Retriever(index, embedder, name, weight_bm25, candidates, abbreviations=abbreviations or {})
+          for name in retrievers}
     try:
         for i in range(0, len(todo), batch):
             part = todo[i:i + batch]
@@ -412,4 +414,91 @@ def run_sweep(index, embedder, items: list[dict], weights: list[float], candidat
                 out["reference"][fusion] = m
     finally:
         bar.close()
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ evidence selection
+def parse_variants(spec: str) -> list[dict]:
+    """"0:0,0.5:1,0.5:1:0.2,0.5:1:abbr" → evidence-selection settings: topic_discount, doc_weight, optionally the
+    retriever's per-document weight, and "abbr" when abbreviations are searched too."""
+    out = []
+    for part in [p.strip() for p in spec.split(",") if p.strip()]:
+        bits = part.split(":")
+        abbr = bits[-1] == "abbr"
+        nums = bits[:-1] if abbr else bits
+        try:
+            if len(nums) not in (2, 3):
+                raise ValueError
+            vals = [float(x) for x in nums]
+        except ValueError:
+            raise ValueError(f"--variants {part!r}: DISCOUNT:DOC_WEIGHT[:RETRIEVAL_DOC_WEIGHT][:abbr] 형식이어야 "
+                             f"합니다 / expected DISCOUNT:DOC_WEIGHT[:RETRIEVAL_DOC_WEIGHT][:abbr], e.g. 0.5:1") from None
+        out.append({"name": part, "topic_discount": vals[0], "doc_weight": vals[1],
+                    "retrieval_doc_weight": vals[2] if len(vals) == 3 else 0.0, "abbreviations": abbr})
+    if not out:
+        raise ValueError("--variants: 하나 이상 필요합니다 / at least one variant")
+    return out
+
+
+def run_evidence(assistant, items: list[dict], variants: list[dict], abbreviations: dict) -> list[dict]:
+    """Per item and variant: does the evidence the answer step would see hold a gold answer (and its top sentence)?
+    Retrieval and selection exactly as Assistant.stream does them, without the generator."""
+    import dataclasses
+
+    from index import korean
+    from rag import choice, expand, guard
+    from rag.evidence import select_evidence
+    df, n = assistant._df
+    cfg = assistant.cfg
+    retrievers = {w: dataclasses.replace(assistant.retriever, doc_weight=w, doc_top=2)
+                  for w in {v["retrieval_doc_weight"] for v in variants}}
+    bar = progress_bar(len(items), 0, "evidence")
+    rows = []
+    try:
+        for item in items:
+            q = item["question"]
+            own = korean.terms(q)
+            pairs = expand.aliases(q, own, abbreviations)
+            hits = {}
+            for v in variants:
+                key = (v["retrieval_doc_weight"], v["abbreviations"])
+                if key not in hits:
+                    hits[key] = retrievers[key[0]].search(q, cfg.top_k, own + (expand.alias_terms(pairs)
+                                                                                if key[1] else []))
+            test = choice.type_test(choice.factoid_type(q), q)
+            row = {"id": item["id"], "variants": {}}
+            for v in variants:
+                ev = select_evidence(q, hits[(v["retrieval_doc_weight"], v["abbreviations"])], cfg.evidence_chars,
+                                     df, n, is_injection=guard.is_injection, q_terms=own,
+                                     aliases=pairs if v["abbreviations"] else (), holds_answer_type=test,
+                                     topic_discount=v["topic_discount"], doc_weight=v["doc_weight"])
+                top = ev.top_sentence()
+                top_text = top[0].text[top[1].start:top[1].end] if top else ""
+                golds = item.get("answers") or []
+                row["variants"][v["name"]] = {
+                    "has_answer": metrics.answer_match("\n".join(p.text for p in ev.passages), golds),
+                    "top_sentence_has_answer": bool(top_text) and metrics.answer_match(top_text, golds),
+                    "first_passage_gold_source": bool(ev.passages) and any(
+                        metrics.source_matches(ev.passages[0].source, s) for s in item.get("sources") or [])}
+            rows.append(row)
+            bar.update(1)
+    finally:
+        bar.close()
+    return rows
+
+
+def summarize_evidence(rows: list[dict], variants: list[dict]) -> dict:
+    """Rates per variant, and paired counts against the first variant (the baseline) with an exact McNemar p."""
+    out = {}
+    base = variants[0]["name"]
+    for v in variants:
+        name = v["name"]
+        s = {"items": len(rows)}
+        for key in ("has_answer", "top_sentence_has_answer", "first_passage_gold_source"):
+            s[key] = metrics.rate(sum(r["variants"][name][key] for r in rows), len(rows))
+        if name != base:
+            only_v = sum(r["variants"][name]["has_answer"] and not r["variants"][base]["has_answer"] for r in rows)
+            only_b = sum(r["variants"][base]["has_answer"] and not r["variants"][name]["has_answer"] for r in rows)
+            s.update(only_variant=only_v, only_baseline=only_b, mcnemar_p=metrics.mcnemar_p(only_v, only_b))
+        out[name] = s
     return out

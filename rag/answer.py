@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from index import korean
-from rag import choice, guard, quotes
+from rag import expand, choice, guard, quotes
 from rag.config import Config
 from rag.evidence import Evidence, Passage, document_frequencies, select_evidence
 from rag.generate import Stats
@@ -231,10 +231,11 @@ class Assistant:
         out = out.strip().strip('"').strip()
         return out if valid_rewrite(out, question, history) else carry_over(question, history)
 
-    def evidence(self, question: str, hits, budget: int | None = None, q_terms: list[str] | None = None) -> Evidence:
+    def evidence(self, question: str, hits, budget: int | None = None, q_terms: list[str] | None = None,
+                 aliases=()) -> Evidence:
         df, n = self._df
         return select_evidence(question, hits, budget or self.cfg.evidence_chars, df, n,
-                               is_injection=guard.is_injection, q_terms=q_terms,
+                               is_injection=guard.is_injection, q_terms=q_terms, aliases=aliases,
                                holds_answer_type=choice.type_test(choice.factoid_type(question), question))
 
     def insufficient(self, ev: Evidence, hits) -> bool:
@@ -259,9 +260,10 @@ class Assistant:
             yield Event("rewritten", rewritten)
         query = rewritten or question
         t1 = time.perf_counter()
-        q_terms = korean.terms(query)                 # the one kiwipiepy pass over the question
+        own, pairs = self.retriever.query_terms(query)    # the one kiwipiepy pass over the question
+        q_terms = own + expand.alias_terms(pairs)
         hits = self.retriever.search(query, self.cfg.top_k, q_terms)
-        ev = self.evidence(query, hits, evidence_chars, q_terms)
+        ev = self.evidence(query, hits, evidence_chars, own, pairs)
         timings["retrieval_ms"] = (time.perf_counter() - t1) * 1000
         yield Event("evidence", ev)
         warnings = [self.prompts.msg("warn_injection_in_evidence", source=display_source(src))

@@ -59,6 +59,8 @@ def type_test(kind: str | None, question: str = ""):
     if pattern is None:
         return None
     given = {re.sub(r"\s+", "", m.group()) for m in pattern.finditer(question)}
+    if kind == "date":      # "2024년 1차 …": a year the question gives, even where _DATE reads no date
+        given |= {re.sub(r"\s+", "", y) for y in re.findall(r"\d{4}\s*년", question)}
     return lambda text: any(re.sub(r"\s+", "", m.group()) not in given for m in pattern.finditer(text))
 
 

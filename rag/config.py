@@ -54,6 +54,9 @@ class Config:
     # every claim of an answer needs one evidence sentence holding its names, numbers and at least this share of its
     # other new morphemes (rag/quotes.py): that sentence is the claim's verified quote
     min_support: float = 0.5
+    # search the other form of known abbreviations too (prompts/abbreviations.toml: 특위 ↔ 특별위원회): off, because
+    # on the project's QA set it lost more than it found (eval/reports/evidence-selection.md)
+    abbreviations: bool = False
     # how the answer is made (eval/reports/answers-strategies-*.md; "free" had the best answer match there):
     # "free" generation, "quote" first (the model copies
     # the supporting sentence, then answers), or "choice" (factoid questions: candidates from the evidence ranked by

@@ -93,8 +93,11 @@ class _Sent:
 
 def select_evidence(question: str, hits: list[Hit], budget_chars: int, df: Counter, n_docs: int,
                     is_injection=None, neighbours: int = 1, rank_weight: float = 0.3,
-                    q_terms: set[str] | None = None, holds_answer_type=None, type_weight: float = 0.5) -> Evidence:
+                    q_terms: set[str] | None = None, holds_answer_type=None, type_weight: float = 0.5,
+                    aliases=(), topic_discount: float = 0.5, doc_weight: float = 1.0) -> Evidence:
     """`q_terms`: the question's morphemes when the caller has them already (kiwipiepy runs once per question).
+    `aliases`: (the morphemes of a form the question uses, those of its other form) pairs from rag.expand: a
+    sentence holding only the other form ("특별위원회" for "특위") counts as holding the question's form, once.
     `holds_answer_type(text)`: does a sentence hold a value of the type the question asks for (a date for 언제, a
     number for 몇)? Such a sentence scores `type_weight` more: "일 시 : 2024. 3. 26.(화)" shares no morpheme with
     "회의는 언제 열렸어?" and was left out of the evidence that should answer it."""
@@ -104,32 +107,55 @@ def select_evidence(question: str, hits: list[Hit], budget_chars: int, df: Count
         return math.log(1 + (n_docs - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5))
 
     q_weight = sum(idf(t) for t in q_terms) or 1.0
+    alias_of = {t: alt for used, alt in aliases for t in used}
+
+    def holds(t: str, terms: set[str]) -> bool:
+        """The sentence holds the question's term, or all of its abbreviation's other form instead."""
+        return t in terms or (t in alias_of and terms.issuperset(alias_of[t]))
+
+    def overlap(terms: set[str], weight=idf) -> float:
+        return sum(weight(t) for t in q_terms if holds(t, terms)) / q_weight
+
     sents: list[_Sent] = []
     by_chunk: dict[str, list[_Sent]] = {}
     dropped: list[tuple[str, str]] = []
     seen: set[tuple[str, str]] = set()
     follows: set[tuple[tuple, tuple]] = set()      # (key, key) of sentences that are neighbours in their document
+    chunk_terms: dict[str, list[set[str]]] = {}    # source -> the terms of each of its retrieved chunks
     for r, h in enumerate(hits):
         c = h.chunk
         row: list[_Sent] = []
         units = chunk_units(c)                                      # stored at ingest: no kiwipiepy here
         follows.update(((c.source, a), (c.source, b)) for (a, _), (b, _) in zip(units, units[1:]))
+        chunk_terms.setdefault(c.source, []).append(set().union(*(set(t) for _, t in units)))
         for pos, (text, terms) in enumerate(units):
             if is_injection is not None and is_injection(text):
                 dropped.append((c.source, c.id))
                 continue
             key = (c.source, text)
             s = _Sent(key, r, c.id, c.source, c.page, c.section, c.ordinal, pos, text, set(terms))
-            overlap = sum(idf(t) for t in q_terms & s.terms) / q_weight
-            s.score = overlap + rank_weight / (1 + r)
-            if holds_answer_type is not None and holds_answer_type(text):
-                s.score += type_weight
             row.append(s)
             if key not in seen:
                 seen.add(key)
                 sents.append(s)
         by_chunk[c.id] = row
-    coverage = max((sum(idf(t) for t in q_terms & s.terms) / q_weight for s in sents), default=0.0)
+
+    # Per source document: a question term found in most of the document's retrieved chunks (its title words,
+    # "서울스마트도시위원회" in that committee's minutes) says which document, not which sentence. It counts once for
+    # the document (doc_cover) and less inside it, so the one line that answers ("일 시 : 2024. 3. 26.") is not
+    # crowded out by every line repeating the title.
+    doc_cover: dict[str, float] = {}
+    share: dict[str, dict[str, float]] = {}
+    for src, tsets in chunk_terms.items():
+        doc_cover[src] = overlap(set().union(*tsets))
+        n = len(tsets)
+        share[src] = {t: (sum(holds(t, ts) for ts in tsets) / n if n > 1 else 0.0) for t in q_terms}
+    for s in (x for row in by_chunk.values() for x in row):
+        local = overlap(s.terms, lambda t, sh=share[s.source]: idf(t) * (1 - topic_discount * sh[t]))
+        s.score = local + doc_weight * doc_cover[s.source] + rank_weight / (1 + s.hit_rank)
+        if holds_answer_type is not None and holds_answer_type(s.text):
+            s.score += type_weight
+    coverage = max((overlap(s.terms) for s in sents), default=0.0)
 
     chosen: dict[tuple[str, str], _Sent] = {}
     used = 0

@@ -9,13 +9,14 @@ on both sides avoids the "missing score counts as zero" bias that makes naive fu
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from index import korean
 from index.embed import embed_queries
 from index.store import Index
+from rag import expand
 from rag.records import Hit
 
 FUSIONS = ("linear", "rrf", "bm25", "dense")
@@ -54,6 +55,21 @@ class Retriever:
     weight_bm25: float = 0.6
     candidates: int = 50
     rrf_k: int = 60
+    abbreviations: expand.Table = field(default_factory=dict)
+    # per source document as well as per chunk: the fused score moves doc_weight of the way towards the document's
+    # own score (the sum of its best doc_top candidate chunks, min-max normalized), so a document that matches the
+    # question in several chunks outranks a lone chunk that matches a little better
+    doc_weight: float = 0.0
+    doc_top: int = 3
+
+    def query_terms(self, query: str) -> tuple[list[str], list]:
+        """(the query's own morphemes, its abbreviation aliases as rag.expand.aliases gives them)."""
+        terms = korean.terms(query)
+        return terms, expand.aliases(query, terms, self.abbreviations)
+
+    def bm25_terms(self, query: str) -> list[str]:
+        terms, pairs = self.query_terms(query)
+        return terms + expand.alias_terms(pairs)
 
     def dense_search(self, qvec: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         if not len(self.index.chunks):
@@ -63,7 +79,8 @@ class Retriever:
         return ids[0][keep].astype(np.int64), scores[0][keep]
 
     def search(self, query: str, k: int = 8, terms: list[str] | None = None) -> list[Hit]:
-        """`terms`: the query's BM25 morphemes when the caller has them already (kiwipiepy runs once per question)."""
+        """`terms`: the query's BM25 morphemes (abbreviations expanded) when the caller has them already (kiwipiepy
+        runs once per question)."""
         return self.search_many([query], k, None if terms is None else [terms])[0][0]
 
     def search_many(self, queries: list[str], k: int = 8,
@@ -76,9 +93,18 @@ class Retriever:
         out = []
         for i, (q, v) in enumerate(zip(queries, qvecs)):
             t1 = time.perf_counter()
-            hits = self._fuse(korean.terms(q) if terms is None else terms[i], v, k)
+            hits = self._fuse(self.bm25_terms(q) if terms is None else terms[i], v, k)
             out.append((hits, {"retrieval_ms": (t_embed + time.perf_counter() - t1) * 1000}))
         return out
+
+    def _per_document(self, cand: np.ndarray, fused: np.ndarray) -> np.ndarray:
+        """Each candidate's document score: the sum of its document's best `doc_top` fused scores, min-max normalized."""
+        sources = [self.index.chunks[int(i)].source for i in cand]
+        best: dict[str, list[float]] = {}
+        for src, f in zip(sources, _minmax(fused)):
+            best.setdefault(src, []).append(float(f))
+        agg = {src: sum(sorted(v, reverse=True)[:self.doc_top]) for src, v in best.items()}
+        return _minmax(np.array([agg[src] for src in sources], dtype=np.float64))
 
     def _fuse(self, q_terms: list[str], qvec: np.ndarray, k: int) -> list[Hit]:
         n = len(self.index.chunks)
@@ -106,6 +132,8 @@ class Retriever:
             fused = self.weight_bm25 * _minmax(b) + (1 - self.weight_bm25) * _minmax(d)
         else:
             raise ValueError(f"unknown fusion {self.fusion!r}; one of {FUSIONS}")
+        if self.doc_weight > 0:
+            fused = (1 - self.doc_weight) * _minmax(fused) + self.doc_weight * self._per_document(cand, fused)
         order = np.argsort(-fused, kind="stable")[:k]
         hits = []
         for j in order:

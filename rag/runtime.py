@@ -43,8 +43,11 @@ def open_index(cfg: Config, embedder=None, path: Path | None = None, index_dir: 
 
 
 def make_retriever(cfg: Config, index: Index, embedder, fusion: str | None = None):
+    from rag.expand import load_abbreviations
     from rag.retrieve import Retriever
-    return Retriever(index, embedder, fusion or cfg.fusion, cfg.fusion_weight_bm25, cfg.candidates)
+    return Retriever(index, embedder, fusion or cfg.fusion, cfg.fusion_weight_bm25, cfg.candidates,
+                     abbreviations=load_abbreviations(cfg.prompts_dir / "abbreviations.toml") if cfg.abbreviations
+                     else {})
 
 
 def open_retriever(cfg: Config):

@@ -229,6 +229,22 @@ def test_retrieval_run_resumes_after_an_interrupted_run(small_eval, monkeypatch,
         assert (e["out"] / f"retrieval-small{suffix}").is_file()
 
 
+def test_evidence_run_compares_selection_variants_without_the_generator(small_eval, monkeypatch, capsys):
+    e = small_eval
+    argv = ["eval", "evidence", "--dataset", str(e["dataset"]), "--corpus", str(e["corpus"]), "--variants",
+            "0:0,0.5:1,0.5:1:0.2:abbr", "--out", str(e["out"]), "--json"]
+    assert _rag(monkeypatch, e["env"], argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    m = report["metrics"]
+    assert list(m) == ["0:0", "0.5:1", "0.5:1:0.2:abbr"] and all(v["items"] == 3 for v in m.values())
+    assert m["0:0"]["has_answer"] == 1.0 and "only_baseline" in m["0.5:1"]
+    assert {r["id"] for r in report["items"]} == {"r1", "r2", "r3"}
+    assert (e["out"] / "evidence-small.md").is_file()
+    assert _rag(monkeypatch, e["env"], argv[:6] + ["--variants", "fast"]) != 0
+    err = capsys.readouterr().err
+    assert "--variants 'fast'" in err and "Traceback" not in err
+
+
 class ScriptedGenerator:
     """Stands in for the LLM: answers with the first evidence line and cites [1]; records what it was sent."""
 

@@ -77,3 +77,60 @@ def test_units_are_stored_at_ingest_as_spans_of_the_chunk_text():
         # and the next paragraph together into one "sentence"
         assert "회의는 3월에 열렸다." in texts and "사업을 추진한다." in texts
         assert not any("개최 회의는" in t for t in texts)
+
+
+def test_a_title_repeated_through_the_document_does_not_crowd_out_the_line_that_answers():
+    """Minutes repeat the committee's name in many lines; the question repeats it too. Those words say which
+    document, not which line: the date line that answers "회의는 언제 열렸어?" must be the top sentence."""
+    from rag import choice
+    title = "2024년 제1차 서울스마트도시위원회 회의록"
+    q = "2024년 1차 서울스마트도시위원회 회의는 언제 열렸어?"
+    minutes = "\n\n".join([title, "서울특별시 디지털정책관", "< 회의개요 >", "◆ 일 시 : 2024. 3. 26.(화) 14:00~16:00",
+                            "◆ 장 소 : 서울시청 6층 기획상황실", "서울스마트도시위원회 위원 구성 현황을 보고드리겠습니다.",
+                            "2024년 서울 스마트도시 시행계획을 보고드리겠습니다.",
+                            "2024년 제1차 서울시 스마트도시위원회에 참석해 주신 모든 분들께 감사드립니다.",
+                            "이상으로 2024년 제1차 서울스마트도시위원회를 종료하겠습니다."])
+    chunks = [c.chunk for c in chunk_document(Document("minutes.txt", "m", [Section(minutes, None, "")]), "m", 40, 0)]
+    chunks += [c.chunk for c in chunk_document(Document("other.txt", "o", [Section("서울 스마트도시 정책 세미나가 "
+                                                                                  "열렸다.", None, "")]), "o", 40, 0)]
+    assert len(chunks) >= 3
+    hits = [Hit(c, 1.0 - i / 10) for i, c in enumerate(chunks)]
+    df = Counter()
+    for h in hits:
+        df.update(set(terms(h.chunk.text)))
+    test = choice.type_test(choice.factoid_type(q), q)
+
+    def top(**kw) -> str:
+        ev = select_evidence(q, hits, 160, df, 40, q_terms=set(terms(q)), holds_answer_type=test, **kw)
+        p, span = ev.top_sentence()
+        return p.text[span.start:span.end]
+
+    assert "2024. 3. 26." in top()
+    assert "2024. 3. 26." not in top(topic_discount=0.0, doc_weight=0.0)     # what the per-sentence score did
+
+
+def test_an_abbreviation_in_the_question_finds_the_full_form_in_the_documents():
+    from pathlib import Path
+    from rag import expand
+    table = expand.load_abbreviations(Path(__file__).parents[1] / "prompts" / "abbreviations.toml")
+    q = "특위 활동기간은?"
+    pairs = expand.aliases(q, terms(q), table)
+    assert (("특위",), ("특별", "위원회")) in pairs
+    assert set(expand.alias_terms(pairs)) >= {"특별", "위원회"}
+    assert expand.aliases("MAIL 서버 안내", terms("MAIL 서버 안내"), table) == []      # "AI" only as a word
+    assert expand.aliases("인공지능 정책", terms("인공지능 정책"), table) == [(("인공", "지능"), ("ai",))]
+    hits = [Hit(Chunk("c0", "a.txt", "특별위원회의 활동기간은 1년으로 한다.\n회의는 매월 연다.", ordinal=0), 1.0)]
+    df = Counter(set(terms(hits[0].chunk.text)))
+    plain = select_evidence(q, hits, 200, df, 10, q_terms=set(terms(q)))
+    expanded = select_evidence(q, hits, 200, df, 10, q_terms=set(terms(q)), aliases=pairs)
+    assert expanded.coverage > plain.coverage          # the full form counts as the question's 특위
+
+
+def test_abbreviation_table_errors_name_the_entry(tmp_path):
+    import pytest
+    from rag import expand
+    bad = tmp_path / "abbreviations.toml"
+    bad.write_text('[abbreviations]\n"특위" = ""\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="특위"):
+        expand.load_abbreviations(bad)
+    assert expand.load_abbreviations(tmp_path / "missing.toml") == {}

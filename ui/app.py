@@ -275,10 +275,8 @@ def new_session() -> dict:
 
 def reload_index(cfg: Config, assistant, embedder, embedder_path):
     """A new Assistant over the freshly written index (same generator, prompts and embedder)."""
-    from rag.retrieve import Retriever
-    from rag.runtime import open_index
-    index = open_index(cfg, embedder, embedder_path)
-    retriever = Retriever(index, embedder, cfg.fusion, cfg.fusion_weight_bm25, cfg.candidates)
+    from rag.runtime import make_retriever, open_index
+    retriever = make_retriever(cfg, open_index(cfg, embedder, embedder_path), embedder)
     return dataclasses.replace(assistant, retriever=retriever)
 
 
