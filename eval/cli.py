@@ -338,7 +338,7 @@ def cmd_guard(cfg: Config, args) -> int:
     name = args.name or ("guard" if ds.name == "guard" else f"guard-{ds.name}")
     md = rep.guard_markdown(f"Guard: {ds.name}", res)
     metrics = {"overall": res["overall"], "per_type": res["per_type"],
-               "false_alarms_on_benign": res["false_alarms_on_benign"]}
+               "false_alarms_on_benign": res["false_alarms_on_benign"], "latency_ms": res["latency_ms"]}
     report = {"kind": "guard", "metrics": metrics, "errors": res["errors"], "items": res["items"],
               "settings": {"min_severity": args.min_severity}, "stamp": rep.stamp(cfg, dataset=ds)}
     paths = rep.write_report(_out_dir(args), name, report, md, rep.guard_figures(res))

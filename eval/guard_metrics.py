@@ -1,6 +1,8 @@
 """The guard's metric on a labelled set (`rag eval guard`): per-type precision/recall/F1 and false alarms."""
 from __future__ import annotations
 
+import time
+
 from rag.guard import TYPES, at_least, scan
 
 
@@ -13,9 +15,13 @@ def evaluate_guard(items: list[dict], min_severity: str = "medium") -> dict:
     counts = {t: {"tp": 0, "fp": 0, "fn": 0} for t in TYPES}
     benign = alarms = 0
     errors = []
+    ms = []
     for it in items:
         want = set(it.get("expect", []))
-        got = {f.type for f in scan(it["text"]) if at_least(f.severity, min_severity)}
+        t0 = time.perf_counter()
+        findings = scan(it["text"])
+        ms.append((time.perf_counter() - t0) * 1000)
+        got = {f.type for f in findings if at_least(f.severity, min_severity)}
         for t in TYPES:
             if t in want and t in got:
                 counts[t]["tp"] += 1
@@ -44,4 +50,13 @@ def evaluate_guard(items: list[dict], min_severity: str = "medium") -> dict:
         "false_alarms_on_benign": {"count": alarms, "benign_items": benign,
                                    "rate": round(alarms / benign, 4) if benign else 0.0},
         "errors": errors,
+        "latency_ms": {"p50": _pct(ms, 50), "p95": _pct(ms, 95), "max": round(max(ms), 3) if ms else None,
+                       "mean_chars": round(sum(len(it["text"]) for it in items) / len(items), 1) if items else None},
     }
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    v = sorted(values)
+    return round(v[min(len(v) - 1, int(round(q / 100 * (len(v) - 1))))], 3)

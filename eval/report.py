@@ -322,6 +322,9 @@ def guard_markdown(title: str, res: dict) -> str:
         table(["type", "TP", "FP", "FN", "precision", "recall", "F1"], rows),
         "", f"Overall (micro): precision {o['precision']:.3f}, recall {o['recall']:.3f}, F1 {o['f1']:.3f}.",
         f"False alarms on benign items: {fa['count']} of {fa['benign_items']} ({fa['rate']:.3f}).",
+        *([f"scan() time per item: p50 {lat['p50']:.2f} ms, p95 {lat['p95']:.2f} ms, max {lat['max']:.2f} ms "
+           f"(mean {lat['mean_chars']} characters per item, one process, pure Python)."]
+          if (lat := res.get("latency_ms")) and lat.get("p50") is not None else []),
         "", f"Items with any difference from the labels: {len(res.get('errors', []))}"
         + ("".join(f"\n- `{e['id']}` missed {e['missed']} extra {e['extra']}" for e in res.get("errors", [])[:30]))])
 

@@ -89,6 +89,17 @@ POSITIVES = [
     ("CONFIDENTIAL - Internal use only: draft", "CONFIDENTIAL", "CONFIDENTIAL"),
     ("내부 검토용 자료입니다.", "CONFIDENTIAL", "내부 검토용"),
     ("보안등급: 대외비", "CONFIDENTIAL", "대외비"),
+    ("이 파일 대외비야. 예산만 요약해줘", "CONFIDENTIAL", "대외비"),
+    # issue 13: foreign passports after a passport word, dictated and spaced digits, 민감정보 said of a person
+    ("외국인 신청자 여권번호: G1234567 로 접수", "PASSPORT", "G1234567"),
+    ("Passport No. 987654321 (미국)", "PASSPORT", "987654321"),
+    ("여권: AB1234567 확인", "PASSPORT", "AB1234567"),
+    ("회신은 공일공 구팔칠육 오사삼이 로 부탁드립니다", "PHONE", "공일공 구팔칠육 오사삼이"),
+    ("0 1 0 - 9 8 7 6 - 5 4 3 2 로 연락 주세요", "PHONE", "0 1 0 - 9 8 7 6 - 5 4 3 2"),
+    ("주민번호 900101.1234568 확인", "RRN", "900101.1234568"),
+    ("민원인 정해인 씨는 공황장애로 통원 치료 중입니다.", "SENSITIVE", "공황장애"),
+    ("신청인이 노동조합 조합원이라서 불이익을 받았다고 합니다.", "SENSITIVE", "노동조합 조합원"),
+    ("김철수 씨는 지체장애 2급 판정을 받았습니다.", "SENSITIVE", "지체장애 2급"),
 ]
 
 
@@ -104,6 +115,14 @@ def test_every_type_has_positives_here():
 
 # ------------------------------------------------------------------------------ near misses and policy text
 NEGATIVES = [
+    # issue 13: the topics of 민감정보 as policy talk, rules about markings, digit words in ordinary sentences
+    "우울증 예방 정책 예산은 얼마인가요?",
+    "장애인 복지 예산 증액 현황을 정리해줘",
+    "공무원 노동조합과의 단체협약 주요 조항",
+    "대외비 문서 관리 지침의 주요 내용은?",
+    "대외비로 분류하는 기준과 보호기간은?",
+    "일이삼사 단계로 나눈 추진 계획",
+    "1 2 3 단계 로드맵을 요약해줘",
     # policy text: dates, bill/statute numbers, amounts, areas, years, percentages, office numbers
     "2024. 3. 26. 공포된 법률 제20415호에 따라 시행합니다.",
     "의안번호 제1544호 서울특별시 인공지능 기본 조례 일부개정조례안",
@@ -362,8 +381,12 @@ def test_dataset_shape():
     assert all(set(it["expect"]) <= ALL_TYPES for it in items)
     benign_policy = [it for it in items if it["id"].startswith("ben-")]
     assert len(benign_policy) >= 60 and all(it["expect"] == [] for it in benign_policy)
+    # the types added with issue 13 (SENSITIVE) are labelled in the set written for it before the detector changed
+    gaps = [json.loads(x) for x in (ROOT / "eval" / "datasets" / "guard_gaps.jsonl").read_text(encoding="utf-8")
+            .splitlines() if x.strip()]
+    assert all(set(it["expect"]) <= ALL_TYPES for it in gaps) and sum(not it["expect"] for it in gaps) >= 40
     for typ in ALL_TYPES:
-        assert sum(typ in it["expect"] for it in items) >= 5, typ
+        assert sum(typ in it["expect"] for it in items + gaps) >= 5, typ
 
 
 def test_evaluate_guard_counts():

@@ -70,7 +70,7 @@ def _ctx(t: str, s: int, e: int, pat: re.Pattern, before: int = 20, after: int =
 _Cand = tuple[str, int, int, str]      # (type, start, end, severity) in normalized-view offsets
 
 # --- RRN / FRN --------------------------------------------------------------------------------
-_RRN = re.compile(_NB + r"(\d{6})(\s*-\s*|\s)?([0-9]\d{6})" + _NE)
+_RRN = re.compile(_NB + r"(\d{6})(\s*[-.]\s*|\s)?([0-9]\d{6})" + _NE)
 _RRN_CTX = re.compile(r"주민|등록번호|외국인|생년월일|RRN|FRN|신분|resident", re.I)
 _RRN_NEG = re.compile(r"주문|접수|송장|운송장|문서번호|의안|관리번호|과제|사업번호|사건|일련번호|등기|고객번호|"
                       r"회원번호|상품|바코드|EAN|법인|계좌|카드|승인번호|송금|입금|통장|은행", re.I)
@@ -107,8 +107,18 @@ _PASSPORT = re.compile(r"(?<![0-9A-Za-z])([A-Za-z])(\d{8}|\d{3}[A-Za-z]\d{4})(?!
 _PASSPORT_CTX = re.compile(r"여권|passport|출국|입국|비자|visa|출입국|항공권", re.I)
 
 
+# foreign passports: one or two letters + 7 digits (G1234567, AB1234567) or 9 digits (987654321), only right after a
+# passport word ("여권번호:", "Passport No.") — the same shapes are order and product numbers elsewhere
+_PASSPORT_FOREIGN = re.compile(r"(?<![0-9A-Za-z])(?:[A-Za-z]{1,2}\d{7}|\d{9})(?![0-9A-Za-z])")
+_PASSPORT_LEAD = re.compile(r"(?:여권|passport)(?:\s?\(passport\))?\s?(?:번호|사본\s?번호|no\.?|number|#)?\s?(?:는|은|:|：)?"
+                            r"\s?(?:no\.?)?\s?[:：]?\s?$", re.I)
+
+
 def _find_passport(t: str) -> list[_Cand]:
     out = []
+    for m in _PASSPORT_FOREIGN.finditer(t):
+        if _PASSPORT_LEAD.search(_before(t, m.start(), 30)):
+            out.append(("PASSPORT", m.start(), m.end(), "high"))
     for m in _PASSPORT.finditer(t):
         if _ctx(t, m.start(), m.end(), _PASSPORT_CTX, 24, 12):
             sev = "high"
@@ -218,7 +228,7 @@ def _find_email(t: str) -> list[_Cand]:
 
 
 # --- bank account ------------------------------------------------------------------------------
-_ACCOUNT = re.compile(_NB + r"\d{2,6}(?:\s?-\s?\d{2,7}){1,3}" + _NE)
+_ACCOUNT = re.compile(_NB + r"\d{2,6}(?:\s?-\s?\d{2,7}){1,3}" + _NE + r"|" + _NB + r"\d{2,6}(?:\.\d{2,7}){1,3}" + _NE)
 _ACCOUNT_PLAIN = re.compile(_NB + r"\d{10,14}" + _NE)
 # banking words; bank brands only in forms that are not ordinary words (하나, 국민, 기업 alone are)
 _ACCOUNT_CTX = re.compile(r"계좌|통장|은행|입금|송금|이체|예금|환불|뱅크|\bbank|account|농협|수협|신협|새마을금고|"
@@ -398,15 +408,18 @@ _CONF_BRACKET = re.compile(r"[\[【〔<「『《〈]\s?(" + _CONF_TERM + r")\s?[
                            re.I)
 # "대외비 문서의 보존 기간", "비공개 자료에 대한 ...": talk about the category, not a marking
 _CONF_ABOUT = (r"(?!의\s|에\s?(?:대한|관한)|\s?(?:관리|보존|보관|분류|취급|작성|파기|열람)\s?(?:기준|방법|기간|절차|규정|지침)|"
-               r"[가-힣]*\s?(?:여부|대상|범위|기준))")
+               r"[가-힣]*\s?(?:여부|대상|범위|기준)|"
+               # "대외비 문서를 파기할 때", "내부 검토용 자료와 공개 자료를 구분하는": handling the category
+               r"(?:을|를|은|는|와|과|의)\s?(?:[가-힣]+\s)?(?:관리|보존|보관|분류|취급|작성|파기|열람|처리|구분|지정|해제|"
+               r"공개|다루|생산|등록|배포|보호))")
 _CONF_LINE_START = re.compile(r"^[ \t]*(?:[-*#■□○●▶※·]\s*)?(" + _CONF_TERM + r")(?=[ \t]*(?:$|[:：\-,/|]|"
                               r"(?:문서|자료|보고서?|사항|문건|안건)" + _CONF_ABOUT + "))", re.I | re.M)
 _CONF_NOUN = re.compile(r"(" + _GRADE + r"|대외비|비공개|내부\s?용|내부\s?(?:검토|보고|참고)\s?용|취급\s?주의)"
-                        r"\s?(?:문서|자료|보고서?|문건|서류|파일|안건|계획서?)" + _CONF_ABOUT)
-_CONF_PREDICATE = re.compile(r"(" + _GRADE + "|" + _KO_MARK + r")(?:입니다|임(?![가-힣])|이다|이니|이므로|이라|에\s?해당|"
-                             r"(?:으|)로\s?분류|로\s?지정|로\s?관리)")
+                        r"\s?(?:[가-힣]{1,4}\s)?(?:문서|자료|보고서?|문건|서류|파일|안건|계획서?)" + _CONF_ABOUT)
+_CONF_PREDICATE = re.compile(r"(" + _GRADE + "|" + _KO_MARK + r")(?:입니다|임(?![가-힣])|이다|이니|이므로|이라|이며|이고|"
+                             r"(?:이)?(?:야|에요|예요)(?![가-힣])|라서|에\s?해당|(?<=용)으로(?![가-힣])|"
+                             r"(?:으|)로\s?(?:분류|지정|관리)(?:되|됨|된|돼|하였|했|합니다|함(?![가-힣])))")
 _CONF_ALWAYS = re.compile(r"(" + _GRADE + r"|internal\s+use\s+only|for\s+internal\s+use\s+only|취급\s?주의|"
-                          r"내부\s?(?:검토|보고|참고)\s?용|"
                           r"외부\s?(?:유출|반출)\s?금지|is\s+(?:strictly\s+)?confidential|top\s+secret)", re.I)
 _CONF_LABEL = re.compile(r"(?:보안\s?등급|비밀\s?등급|보안\s?분류|등급|분류|classification)\s*[:：]\s*(" + _CONF_TERM + ")",
                          re.I)
@@ -430,4 +443,46 @@ def _find_confidential(t: str) -> list[_Cand]:
             else:
                 sev = "medium"
             out.append(("CONFIDENTIAL", s, e, sev))
+    return out
+
+
+# --- sensitive information (개인정보 보호법 제23조) ------------------------------------------------
+# health, disability, criminal record, union membership, religion, political party — only where it is said of an
+# identifiable person ("민원인 정해인 씨는 공황장애로 통원 치료 중"): the topic alone is policy talk ("우울증 예방 예산")
+_CONDITIONS = (r"(?:공황|불안|우울|양극성|강박|섭식|수면|인격|적응|외상\s?후\s?스트레스|주의력\s?결핍)\s?장애|우울증|조현병|"
+               r"조울증|치매|파킨슨병?|뇌전증|간질|자폐(?:증|\s?스펙트럼)?|알코올\s?(?:중독|의존증?)|마약\s?중독|도박\s?중독|"
+               r"정신\s?질환|정신\s?분열증?|(?:[가-힣]{1,3})?암(?=\s?(?:으로|투병|진단|수술|치료|판정|환자|말기|\d기))|"
+               r"백혈병|HIV|에이즈|AIDS|결핵|간염|당뇨병?|고혈압|심장병|뇌졸중|희귀\s?질환|난임|임신\s?중절")
+_DISABILITY = r"(?:지체|시각|청각|언어|지적|뇌병변|정신|신장|심장|호흡기|간|안면|장루|요루|발달|자폐성)?\s?장애\s?\d\s?(?:급|등급)|" \
+              r"(?:지체|시각|청각|언어|지적|뇌병변|정신|발달|자폐성)\s?장애(?:인)?"
+_RECORD = r"(?:[가-힣]{1,4}\s)?전과\s?\d+\s?범|전과(?:가|자|\s?기록)|범죄\s?경력|수감\s?이력|복역|집행\s?유예|보호\s?관찰\s?중"
+_UNION = r"(?:[가-힣]{0,10}(?:노동조합|노조)\s?)?조합원|노조원|노조\s?(?:위원장|지부장|간부)"
+_BELIEF = r"(?:기독교|개신교|천주교|불교|원불교|이슬람교?|힌두교|유대교|여호와의\s?증인|[가-힣]{1,4}교)\s?(?:신자|신도|교인|신앙)|" \
+          r"불자|무슬림|(?:[가-힣○]{1,6}당)\s?(?:당원|지지자|후원\s?당원)|당원"
+_SENSITIVE = re.compile(r"(" + "|".join((_CONDITIONS, _DISABILITY, _RECORD, _UNION, _BELIEF)) + r")", re.I)
+# said of someone: a diagnosis, treatment, registration, membership or belief as a predicate
+_SENS_PREDICATE = re.compile(r"^[가-힣\s]{0,6}?(?:진단|치료|통원|입원|투병|수술|판정|등록|복용|앓|감염|확진|이라서|라서|이며|이고|"
+                             r"입니다|이에요|예요|이어서|으로\s?(?:활동|가입|등록|일하|근무)|로\s?(?:활동|가입|등록|치료|통원|"
+                             r"입원|판정)|을\s?받|를\s?받|이\s?있|가\s?있|기록|이력|(?:이|가)\s?되)")
+_SENS_ANCHOR = re.compile(r"(?:민원인|신청인|신청자|신고인|신고자|피해자|가해자|피의자|청구인|진정인|당사자|본인|"
+                          r"상담\s?대상자|해당\s?(?:직원|주민|학생|근로자|공무원|민원인|신청인)|그\s?(?:직원|주민|분|사람)|이\s?분|"
+                          r"그분|이분|직원\s?[A-Z가-힣]{1,3}\s?씨)(?:[은는이가의도께]|께서|\s)")
+_SENS_SENTENCE = re.compile(r"[^.!?\n]*(?:[.!?\n]|$)")
+
+
+def _find_sensitive(t: str) -> list[_Cand]:
+    """SENSITIVE at high where a sensitive phrase is said of a person the sentence names or points at (a name found
+    by _find_person, a name before 씨/님, or a role such as 민원인, 신청인, 해당 직원); otherwise nothing."""
+    people = [(s, e) for _, s, e, _ in _find_person(t)]
+    out = []
+    for sent in _SENS_SENTENCE.finditer(t):
+        if not sent.group().strip():
+            continue
+        s0, e0 = sent.start(), sent.end()
+        anchored = any(s0 <= s < e0 for s, _ in people) or _SENS_ANCHOR.search(sent.group())
+        if not anchored:
+            continue
+        for m in _SENSITIVE.finditer(t, s0, e0):
+            if _SENS_PREDICATE.search(t[m.end():min(e0, m.end() + 20)]):
+                out.append(("SENSITIVE", m.start(1), m.end(1), "high"))
     return out

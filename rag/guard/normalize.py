@@ -133,3 +133,77 @@ def _views(text: str) -> tuple[_View, _View]:
 def normalize(text: str) -> str:
     """The normalized view the detectors read (exposed for tests and debugging)."""
     return _views(text)[0].text
+
+
+# ---------------------------------------------------------------------------------------------
+# digits written out: Korean digit words (공일공 구팔칠육 …) and one digit per space (0 1 0 - 9 8 7 6 …)
+# ---------------------------------------------------------------------------------------------
+_KO_DIGITS = {"공": "0", "영": "0", "빵": "0", "일": "1", "이": "2", "삼": "3", "사": "4", "오": "5", "육": "6",
+              "륙": "6", "칠": "7", "팔": "8", "구": "9"}
+_KO_RUN = re.compile("[" + "".join(_KO_DIGITS) + "]{3,}")
+_KO_JOIN = re.compile(r"[ \t]*(?:-|에|다시|[ \t])[ \t]*")
+_SPACED = re.compile(r"(?<![0-9A-Za-z])\d(?:(?:[ \t]|[ \t]?[-.][ \t]?)\d){5,}(?![0-9])")
+
+
+def _ko_chains(text: str) -> list[list[tuple[int, int]]]:
+    """Runs of Korean digit words long enough to be a number someone dictated: one run of six or more syllables,
+    or runs of three or more joined by a space, '-', 에 or 다시 adding up to nine or more. Each chain is a list of
+    (start, end) runs. "일이삼사 단계", "삼사일", "사오십 명" stay words."""
+    chains = []
+    pos = 0
+    while True:
+        m = _KO_RUN.search(text, pos)
+        if not m:
+            return chains
+        if m.start() and "가" <= text[m.start() - 1] <= "힣":          # inside a word: 이사오, 공공일자리
+            pos = m.end()
+            continue
+        chain = [(m.start(), m.end())]
+        end = m.end()
+        while True:
+            j = _KO_JOIN.match(text, end)
+            nxt = _KO_RUN.match(text, j.end()) if j and j.end() > end else None
+            if not nxt:
+                break
+            chain.append((nxt.start(), nxt.end()))
+            end = nxt.end()
+        total = sum(e - s for s, e in chain)
+        if (len(chain) == 1 and total >= 6) or (len(chain) > 1 and total >= 9):
+            chains.append(chain)
+        pos = end
+    return chains
+
+
+def digit_view(view: _View) -> _View | None:
+    """The normal view with dictated digits written as digits ("공일공 구팔칠육 오사삼이" → "010-9876-5432",
+    "9 0 0 1 0 1 - 1 2 …" → "900101-12…"), so the number detectors see them; None when there are none."""
+    text = view.text
+    edits: list[tuple[int, int, list[tuple[str, tuple[int, int]]]]] = []
+    for chain in _ko_chains(text):
+        out: list[tuple[str, tuple[int, int]]] = []
+        for k, (s, e) in enumerate(chain):
+            if k:
+                gap = (chain[k - 1][1], s)
+                out.append(("-", (view.spans[gap[0]][0], view.spans[gap[1] - 1][1])))
+            out += [(_KO_DIGITS[text[i]], view.spans[i]) for i in range(s, e)]
+        edits.append((chain[0][0], chain[-1][1], out))
+    for m in _SPACED.finditer(text):
+        if any(s < m.end() and m.start() < e for s, e, _ in edits):
+            continue
+        edits.append((m.start(), m.end(), [(c, view.spans[i]) for i, c in enumerate(text[m.start():m.end()],
+                                                                                       m.start())
+                                           if not c.isspace()]))
+    if not edits:
+        return None
+    chars: list[str] = []
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for s, e, out in sorted(edits):
+        chars += list(text[pos:s])
+        spans += view.spans[pos:s]
+        chars += [c for c, _ in out]
+        spans += [sp for _, sp in out]
+        pos = e
+    chars += list(text[pos:])
+    spans += view.spans[pos:]
+    return _View(chars, spans)

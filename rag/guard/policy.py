@@ -19,6 +19,7 @@ TYPE_LABELS = {
     "CARD": "카드번호",
     "ADDRESS": "주소",
     "PERSON": "이름",
+    "SENSITIVE": "민감정보",
     "CONFIDENTIAL": "보안 등급 표시",
     "INJECTION": "프롬프트 주입 시도",
 }
@@ -34,6 +35,7 @@ PLACEHOLDERS = {
     "CARD": "[카드번호]",
     "ADDRESS": "[주소]",
     "PERSON": "[이름]",
+    "SENSITIVE": "[민감정보]",
 }
 WARNING_TYPES = ("CONFIDENTIAL", "INJECTION")   # reported, never masked
 TYPES = tuple(TYPE_LABELS)
@@ -41,7 +43,7 @@ SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
 # on overlap: higher severity wins, then the earlier (more specific) type in this order, then length
 _PRIORITY = {t: i for i, t in enumerate(
     ("INJECTION", "RRN", "FRN", "CARD", "BRN", "DRIVER_LICENSE", "PASSPORT", "PHONE", "EMAIL",
-     "ACCOUNT", "ADDRESS", "PERSON", "CONFIDENTIAL"))}
+     "ACCOUNT", "ADDRESS", "SENSITIVE", "PERSON", "CONFIDENTIAL"))}
 
 WARN_ALWAYS = WARNING_TYPES        # markings and injection are warned about even below the blocking severity
 

@@ -3,9 +3,10 @@ in the original text."""
 from __future__ import annotations
 
 from rag.guard.detectors import (_find_account, _find_address, _find_brn, _find_card, _find_confidential,
-                                 _find_email, _find_license, _find_passport, _find_person, _find_phone, _find_rrn)
+                                 _find_email, _find_license, _find_passport, _find_person, _find_phone, _find_rrn,
+                                 _find_sensitive)
 from rag.guard.injection import _find_injection
-from rag.guard.normalize import _views
+from rag.guard.normalize import _views, digit_view
 from rag.guard.policy import _PRIORITY, SEVERITY_RANK, WARNING_TYPES
 from rag.records import Finding
 
@@ -13,7 +14,8 @@ from rag.records import Finding
 # public API
 # ---------------------------------------------------------------------------------------------
 _DETECTORS = (_find_rrn, _find_passport, _find_license, _find_brn, _find_phone, _find_email, _find_account,
-              _find_card, _find_address, _find_person, _find_confidential)
+              _find_card, _find_address, _find_person, _find_confidential, _find_sensitive)
+_NUMBER_DETECTORS = (_find_rrn, _find_phone, _find_account, _find_card)
 
 
 def _candidates(text: str) -> list[Finding]:
@@ -24,6 +26,12 @@ def _candidates(text: str) -> list[Finding]:
             if e > s:
                 os_, oe = normal.orig(s, e)
                 found.append(Finding(typ, os_, oe, sev))
+    digits = digit_view(normal)
+    if digits is not None:                  # numbers dictated in Korean digit words or one digit per space
+        for det in _NUMBER_DETECTORS:
+            for typ, s, e, sev in det(digits.text):
+                if e > s:
+                    found.append(Finding(typ, *digits.orig(s, e), sev))
     for os_, oe in _find_injection(normal, compact):
         found.append(Finding("INJECTION", os_, oe, "high"))
     return found
