@@ -24,14 +24,13 @@ SEED = ROOT.parent / "shared" / "corpus" / "seoul-ai-policy"
 
 
 def measure(index_dir: Path, repeat: int) -> dict:
-    from index.store import update_index
     from rag.answer import Assistant
     from rag.config import load_config
-    from rag.runtime import open_embedder, open_retriever
+    from rag.runtime import index_files, open_embedder, open_retriever
     cfg = load_config(env={}, index_dir=index_dir)
     embedder, path = open_embedder(cfg)
     if not (index_dir / "CURRENT").exists():
-        update_index(index_dir, [SEED], embedder, path)
+        index_files(cfg, [SEED], embedder, path, index_dir=index_dir)
     assistant = Assistant(cfg, open_retriever(cfg), None)
     rows = [json.loads(line) for line in (ROOT / "eval" / "datasets" / "seoul_qa.jsonl").read_text().splitlines()
             if line.strip()]

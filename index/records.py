@@ -37,6 +37,8 @@ class Chunk:
     ordinal: int = 0                 # position inside its document
     # evidence units (sentences, table rows, list items) found at ingest: [start, end, morphemes] in `text`
     units: list = field(default_factory=list)
+    # personal-data types in `text` when the file was indexed with document_pii = "flag" (index/pii.py); [] otherwise
+    pii: list = field(default_factory=list)
 
 
 def sha256_file(path, chunk: int = 1 << 22) -> str:

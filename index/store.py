@@ -29,11 +29,14 @@ import numpy as np
 from index import korean
 from index.chunking import chunk_document
 from index.embed import Progress, describe, embed_passages
+from index.loaders import LoadFailure
+from index.pii import Screen, screen_document
 from index.records import Chunk, LoadError
 from index.records import sha256_file as file_sha256
 
-FORMAT_VERSION = 3            # 2: chunks carry their evidence units (spans + morphemes); 3: a form's header lines
-                              # (label : value) are units of their own; older indexes are rebuilt
+FORMAT_VERSION = 4            # 2: chunks carry their evidence units (spans + morphemes); 3: a form's header lines
+                              # (label : value) are units of their own; 4: documents screened for personal data at
+                              # ingest (index/pii.py) — an older index may hold raw values; older indexes are rebuilt
 
 
 def project_version() -> str:
@@ -43,6 +46,10 @@ def project_version() -> str:
         return version("seoul-policy-rag")
     except PackageNotFoundError:
         return "unknown"
+
+
+class PersonalDataRefused(LoadFailure):
+    """A file holding personal data under document_pii = "refuse": not indexed, and its older version dropped."""
 
 
 class IndexError_(RuntimeError):
@@ -83,6 +90,8 @@ class UpdateReport:
     format_upgraded: bool = False    # the index had an older format and was rebuilt from the files
     faiss_rebuilt: bool = False      # the configured FAISS kind differed from the index's: rebuilt from vectors
     timings: dict[str, float] = field(default_factory=dict)
+    pii_policy: str = ""             # document_pii the files were screened with ("" = not screened)
+    pii: dict[str, dict[str, int]] = field(default_factory=dict)   # file -> personal data found, counts by type
 
     @property
     def ok(self) -> bool:
@@ -284,16 +293,18 @@ def discover(paths: Iterable[str | Path], suffixes: Iterable[str]) -> tuple[list
 def update_index(index_dir: Path, paths: list[str | Path], embedder, embedder_path: str | Path, *,
                  chunk_tokens: int = 200, overlap: int = 1, faiss_kind: str = "flat", max_bytes: int = 50 << 20,
                  batch_size: int = 32, rebuild: bool = False, prune: bool = False,
-                 progress: Progress | None = None) -> UpdateReport:
+                 progress: Progress | None = None, screen: Screen | None) -> UpdateReport:
     """Add new and changed files (by content hash), drop deleted ones, re-embed nothing unchanged.
 
     `prune` also drops indexed files that are not under `paths`. Files that fail to load are reported by name and
-    reason; a previously indexed version of such a file is kept (nothing is lost).
+    reason; a previously indexed version of such a file is kept (nothing is lost). `screen`: how personal data in
+    the documents is handled (index/pii.py); every product path passes one (rag.runtime.index_files), None only
+    for benchmarks of the raw pipeline. A file indexed under another policy is processed again.
     """
     from index.loaders import SUPPORTED_SUFFIXES, LoadFailure, load_file
 
     index_dir = Path(index_dir)
-    report = UpdateReport()
+    report = UpdateReport(pii_policy=screen.policy if screen else "")
     t_start = time.perf_counter()
     emb = describe(embedder, embedder_path)
     expected = expected_settings(emb, chunk_tokens, overlap, faiss_kind)
@@ -323,7 +334,7 @@ def update_index(index_dir: Path, paths: list[str | Path], embedder, embedder_pa
         new_chunks: list[Chunk] = []
         new_terms: list[list[str]] = []
         seen_keys: set[str] = set()
-        t_parse = t_chunk = 0.0
+        t_parse = t_chunk = t_pii = 0.0
         for i, f in enumerate(files):
             key = str(f.resolve())
             seen_keys.add(key)
@@ -335,19 +346,38 @@ def update_index(index_dir: Path, paths: list[str | Path], embedder, embedder_pa
                     raise LoadFailure(f"파일이 너무 큼 ({size / 2**20:.1f} MB > 한도 {max_bytes / 2**20:.0f} MB)")
                 digest = file_sha256(f)
                 prev = old_files.get(key)
-                if prev and prev["sha256"] == digest:
+                if prev and prev["sha256"] == digest and prev.get("pii_policy", "") == report.pii_policy:
                     keep_rows += rows_by_key.get(key, [])
                     new_files[key] = {**prev, "source": str(f)}
                     report.unchanged.append(str(f))
+                    if prev.get("pii"):
+                        report.pii[str(f)] = prev["pii"]
                     continue
                 t0 = time.perf_counter()
                 doc = load_file(f, max_bytes=max_bytes)
                 t1 = time.perf_counter()
+                found: dict[str, int] = {}
+                if screen is not None:
+                    doc, found = screen_document(doc, screen)
+                    if found and screen.policy == "refuse":
+                        raise PersonalDataRefused(f"개인정보가 있어 색인하지 않음 ({screen.describe(found)}; "
+                                                  f"document_pii = \"refuse\")")
+                t2 = time.perf_counter()
                 cwt = chunk_document(doc, digest[:12], chunk_tokens, overlap)
+                if screen is not None and found and screen.policy == "flag":
+                    for c in cwt:
+                        c.chunk.pii = sorted(set(screen.find(c.chunk.text)))
                 t_parse += t1 - t0
-                t_chunk += time.perf_counter() - t1
+                t_pii += t2 - t1
+                t_chunk += time.perf_counter() - t2
                 if not cwt:
                     raise LoadFailure("텍스트가 없음")
+            except PersonalDataRefused as e:
+                report.errors.append(LoadError(str(f), str(e)))
+                report.pii[str(f)] = found
+                if key in old_files:                       # refused now: no version of it stays retrievable
+                    report.removed.append(old_files[key]["source"])
+                continue
             except LoadFailure as e:
                 report.errors.append(LoadError(str(f), str(e)))
                 if key in old_files:                       # keep the last good version
@@ -359,7 +389,10 @@ def update_index(index_dir: Path, paths: list[str | Path], embedder, embedder_pa
                 continue
             (report.changed if key in old_files else report.added).append(str(f))
             new_files[key] = {"source": str(f), "sha256": digest, "size": size, "title": doc.title,
-                              "format": doc.format, "chunks": len(cwt)}
+                              "format": doc.format, "chunks": len(cwt), "pii_policy": report.pii_policy,
+                              "pii": found}
+            if found:
+                report.pii[str(f)] = found
             new_chunks += [c.chunk for c in cwt]
             new_terms += [c.terms for c in cwt]
         if progress:
@@ -395,7 +428,7 @@ def update_index(index_dir: Path, paths: list[str | Path], embedder, embedder_pa
                         "embedder": emb, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                         "versions": library_versions(), "files": new_files, "chunks": len(chunks)}
             write_generation(index_dir, manifest, chunks, terms, vectors, faiss_kind)
-        report.timings = {"parse_s": t_parse, "kiwi_chunk_s": t_chunk, "embed_s": t_embed,
+        report.timings = {"parse_s": t_parse, "pii_s": t_pii, "kiwi_chunk_s": t_chunk, "embed_s": t_embed,
                           "write_s": time.perf_counter() - t0, "total_s": time.perf_counter() - t_start}
     return report
 

@@ -78,6 +78,12 @@ def cmd_index(cfg: Config, args) -> int:
         if report.faiss_rebuilt:
             print(f"  FAISS 색인을 '{cfg.faiss_kind}' 방식으로 다시 만들었습니다 (임베딩은 그대로) / "
                   f"FAISS rebuilt as '{cfg.faiss_kind}' from the stored vectors")
+        if report.pii:
+            from rag.runtime import pii_screen
+            verb = {"mask": "가림", "flag": "표시만 함", "refuse": "색인 거부"}[report.pii_policy]
+            print(f"  문서 속 개인정보 (document_pii = {report.pii_policy}: {verb}) / personal data in documents:")
+            for src, counts in report.pii.items():
+                print(f"    {src} — {pii_screen(report.pii_policy).describe(counts)}")
         for e in report.errors:
             print(f"  실패: {e.source} — {e.reason}")
     if report.errors:

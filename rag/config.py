@@ -40,6 +40,9 @@ class Config:
     chunk_tokens: int = 200               # kiwipiepy tokens per chunk (whole sentences)
     chunk_overlap_sentences: int = 1
     max_file_mb: float = 50.0
+    # personal data inside documents, at ingest (index/pii.py): "mask" (placeholders replace the values before
+    # anything is chunked or embedded), "flag" (stored as they are, chunks marked), "refuse" (the file is not indexed)
+    document_pii: str = "mask"
     faiss_kind: str = "flat"              # "flat" (exact) or "hnsw" (approximate, large corpora)
     # retrieval
     top_k: int = 8
@@ -138,7 +141,8 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
 # settings whose values are names: a typo fails here, naming the key and the allowed values, not at the first question
 CHOICES = {"fusion": ("linear", "rrf", "bm25", "dense"), "faiss_kind": ("flat", "hnsw"),
            "embed_backend": ("torch", "onnx"), "answer_strategy": ("free", "quote", "choice"),
-           "open_strategy": ("free", "quote"), "unverified": ("refuse", "extract")}
+           "open_strategy": ("free", "quote"), "unverified": ("refuse", "extract"),
+           "document_pii": ("mask", "flag", "refuse")}
 POSITIVE = ("n_ctx", "n_threads", "max_tokens", "embed_batch_size", "chunk_tokens", "top_k", "candidates",
             "evidence_chars")
 

@@ -15,10 +15,23 @@ def open_embedder(cfg: Config):
     return load_embedder(str(path), cfg.embed_backend), path
 
 
+def pii_screen(policy: str):
+    """The guard as index/ needs it (index/ does not import rag/): personal data at medium or above, in documents."""
+    from index.pii import Screen
+    from rag import guard
+
+    def find(text: str) -> list[str]:
+        return [f.type for f in guard.scan(text)
+                if f.type not in guard.WARNING_TYPES and guard.at_least(f.severity, "medium")]
+
+    return Screen(policy, find, guard.mask, guard.TYPE_LABELS)
+
+
 def index_options(cfg: Config) -> dict:
     """Config → the settings update_index() takes: a new index setting is added here, once."""
     return {"chunk_tokens": cfg.chunk_tokens, "overlap": cfg.chunk_overlap_sentences, "faiss_kind": cfg.faiss_kind,
-            "max_bytes": int(cfg.max_file_mb * 2**20), "batch_size": cfg.embed_batch_size}
+            "max_bytes": int(cfg.max_file_mb * 2**20), "batch_size": cfg.embed_batch_size,
+            "screen": pii_screen(cfg.document_pii)}
 
 
 def expected_index(cfg: Config, embedder, path: Path) -> dict:

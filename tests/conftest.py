@@ -40,10 +40,11 @@ def seed_index_dir(base_cfg, embedder, tmp_path_factory):
     if not SEED.is_dir():
         pytest.skip(f"seed corpus not found at {SEED} (../shared absent)")
     from index.store import update_index
+    from rag.runtime import pii_screen
     d = tmp_path_factory.mktemp("seed-index")
     model, path = embedder
     rep = update_index(d, [SEED], model, path, chunk_tokens=base_cfg.chunk_tokens,
-                       overlap=base_cfg.chunk_overlap_sentences)
+                       overlap=base_cfg.chunk_overlap_sentences, screen=pii_screen(base_cfg.document_pii))
     assert rep.ok and rep.chunks_total > 50
     return d
 

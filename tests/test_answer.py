@@ -172,7 +172,7 @@ def test_followup_is_rewritten_into_a_standalone_question(seed_assistant):
 def test_injected_instructions_in_a_document_are_data_not_orders(tmp_path, base_cfg, embedder, generator):
     from index.store import update_index
     from rag.retrieve import Retriever
-    from rag.runtime import open_assistant, open_index
+    from rag.runtime import open_assistant, open_index, pii_screen
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "공지.txt").write_text(
@@ -183,7 +183,7 @@ def test_injected_instructions_in_a_document_are_data_not_orders(tmp_path, base_
     (docs / "기타.md").write_text("# 주차장 안내\n시청 주차장은 평일 오전 7시부터 오후 10시까지 운영한다.\n",
                                   encoding="utf-8")
     model, path = embedder
-    update_index(tmp_path / "idx", [docs], model, path)
+    update_index(tmp_path / "idx", [docs], model, path, screen=pii_screen("mask"))
     cfg = replace(base_cfg, index_dir=tmp_path / "idx")
     retriever = Retriever(open_index(cfg, model, path), model)
     assistant = open_assistant(cfg, generator=generator, retriever=retriever)

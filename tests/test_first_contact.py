@@ -186,15 +186,17 @@ def test_a_changed_faiss_kind_rebuilds_the_dense_index_without_re_embedding(tmp_
     import faiss
 
     from index.store import load_index, update_index
+    from rag.runtime import pii_screen
     model, path = embedder
     d = tmp_path / "idx"
-    first = update_index(d, [ROOT / "samples"], model, path, faiss_kind="flat")
+    first = update_index(d, [ROOT / "samples"], model, path, faiss_kind="flat", screen=pii_screen("mask"))
     assert first.chunks_total > 0
-    again = update_index(d, [ROOT / "samples"], model, path, faiss_kind="hnsw")
+    again = update_index(d, [ROOT / "samples"], model, path, faiss_kind="hnsw", screen=pii_screen("mask"))
     assert again.faiss_rebuilt and again.chunks_embedded == 0
     idx = load_index(d)
     assert idx.manifest["faiss"] == "hnsw" and isinstance(idx.dense, faiss.IndexHNSWFlat)
-    assert not update_index(d, [ROOT / "samples"], model, path, faiss_kind="hnsw").faiss_rebuilt
+    assert not update_index(d, [ROOT / "samples"], model, path, faiss_kind="hnsw",
+                            screen=pii_screen("mask")).faiss_rebuilt
 
 
 def test_prompts_ship_in_the_wheel(tmp_path):

@@ -17,8 +17,9 @@ from index.store import IndexMismatchError, current_generation, load_index, upda
 
 
 def build(d, paths, embedder, **kw):
+    from rag.runtime import pii_screen
     model, path = embedder
-    return update_index(d, paths, model, path, **kw)
+    return update_index(d, paths, model, path, **{"screen": pii_screen("mask"), **kw})
 
 
 def test_build_then_incremental_add_change_delete(tmp_path, sample_copy, embedder):

@@ -58,7 +58,7 @@ def server(tmp_path_factory):
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     from index.store import update_index
     from rag.config import load_config
-    from rag.runtime import open_assistant, open_embedder
+    from rag.runtime import open_assistant, open_embedder, pii_screen
     from ui.app import build_app, launch_options
 
     data = tmp_path_factory.mktemp("ui-data")
@@ -67,7 +67,7 @@ def server(tmp_path_factory):
     embedder, emb_path = open_embedder(cfg)
     report = update_index(cfg.resolved_index_dir, [ROOT / "samples"], embedder, emb_path,
                           chunk_tokens=cfg.chunk_tokens, overlap=cfg.chunk_overlap_sentences,
-                          faiss_kind=cfg.faiss_kind)
+                          faiss_kind=cfg.faiss_kind, screen=pii_screen(cfg.document_pii))
     assert len(report.added) == 4 and not report.errors, report.to_json()
     assistant = open_assistant(cfg)
     app = build_app(cfg, assistant)

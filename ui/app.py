@@ -253,9 +253,9 @@ def save_uploads(files: Iterable[str | Path], uploads_dir: Path, max_bytes: int,
     return saved, rejected
 
 
-def upload_result_html(texts: dict, rows: list[tuple[str, str, str]], summary: str) -> str:
-    head = "".join(f"<th scope=\"col\">{esc(texts[k])}</th>"
-                   for k in ("upload_col_file", "upload_col_result", "upload_col_reason"))
+def upload_result_html(texts: dict, rows: list[tuple[str, str, str]], summary: str,
+                       cols: tuple[str, str, str] = ("upload_col_file", "upload_col_result", "upload_col_reason")) -> str:
+    head = "".join(f"<th scope=\"col\">{esc(texts[k])}</th>" for k in cols)
     body = "".join(f"<tr><td>{esc(a)}</td><td>{esc(b)}</td><td>{esc(c)}</td></tr>" for a, b, c in rows)
     return (f"<div role=\"status\"><p>{esc(summary)}</p>"
             f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
@@ -416,9 +416,32 @@ def build_app(cfg: Config, assistant):
         return [], new_session(), None, "", "", *hidden_warning()
 
     # --------------------------------------------------------------------------- admin: upload and re-index
-    def upload_and_index(files, progress=gr.Progress()):
-        from index.store import IndexError_, update_index
+    def preview_pii(files):
+        """Before indexing: the personal data found in each chosen file, by type and count (never a value)."""
+        from index.loaders import LoadFailure, load_file
+        from index.pii import screen_document
+        from rag.runtime import pii_screen
+        if not files:
+            return ""
+        screen = pii_screen("flag")                  # counts only; the chosen policy applies at indexing
+        rows = []
+        for f in files:
+            path = Path(getattr(f, "name", f))
+            name = safe_filename(path.name)
+            try:
+                _, found = screen_document(load_file(path, max_bytes=max_upload), screen)
+            except (LoadFailure, OSError) as e:
+                rows.append((name, T["upload_error"], str(e) if isinstance(e, LoadFailure) else T["upload_unreadable"]))
+                continue
+            rows.append((name, T["pii_found"] if found else T["pii_none"], screen.describe(found) if found else ""))
+        return upload_result_html(T, rows, T["pii_preview"], cols=("upload_col_file", "pii_col_result",
+                                                                   "pii_col_types"))
+
+    def upload_and_index(files, policy, progress=gr.Progress()):
+        from index.pii import POLICIES
+        from index.store import IndexError_
         from rag.models import embedder_path
+        from rag.runtime import index_files, pii_screen
         if not files:
             return upload_result_html(T, [], T["upload_none"])
         paths = [getattr(f, "name", f) for f in files]
@@ -437,10 +460,9 @@ def build_app(cfg: Config, assistant):
         embedder = asst.retriever.embedder
         try:
             emb_path = embedder_path(cfg)
-            report = update_index(cfg.resolved_index_dir, [p for _, p in saved], embedder, emb_path,
-                                  chunk_tokens=cfg.chunk_tokens, overlap=cfg.chunk_overlap_sentences,
-                                  faiss_kind=cfg.faiss_kind, max_bytes=min(max_upload, int(cfg.max_file_mb * 2**20)),
-                                  batch_size=cfg.embed_batch_size, progress=on_progress)
+            report = index_files(cfg, [p for _, p in saved], embedder, emb_path, progress=on_progress,
+                                 max_bytes=min(max_upload, int(cfg.max_file_mb * 2**20)),
+                                 screen=pii_screen(policy if policy in POLICIES else cfg.document_pii))
         except IndexError_ as e:
             busy = "lock" in str(e)
             reason = T["upload_busy"] if busy else T["upload_failed"].format(reason=str(e).split("\n")[0])
@@ -449,9 +471,15 @@ def build_app(cfg: Config, assistant):
         if report.added or report.changed or report.removed:
             holder.assistant = reload_index(cfg, asst, embedder, emb_path)
         name_of = {str(p): name for name, p in saved}
-        rows = ([(name_of.get(s, Path(s).name), T["upload_added"], "") for s in report.added]
-                + [(name_of.get(s, Path(s).name), T["upload_changed"], "") for s in report.changed]
-                + [(name_of.get(s, Path(s).name), T["upload_unchanged"], "") for s in report.unchanged]
+        screen = pii_screen(report.pii_policy or cfg.document_pii)
+
+        def pii_note(src: str) -> str:
+            found = report.pii.get(src)
+            return T[f"pii_done_{report.pii_policy}"].format(types=screen.describe(found)) if found else ""
+
+        rows = ([(name_of.get(s, Path(s).name), T["upload_added"], pii_note(s)) for s in report.added]
+                + [(name_of.get(s, Path(s).name), T["upload_changed"], pii_note(s)) for s in report.changed]
+                + [(name_of.get(s, Path(s).name), T["upload_unchanged"], pii_note(s)) for s in report.unchanged]
                 + [(name_of.get(e.source, Path(e.source).name), T["upload_error"], e.reason) for e in report.errors]
                 + rows)
         summary = T["upload_summary"].format(added=len(report.added), changed=len(report.changed),
@@ -502,6 +530,10 @@ def build_app(cfg: Config, assistant):
                                 elem_id="upload-files")
                 gr.Markdown(esc(T["upload_help"].format(types=", ".join(s.lstrip(".").upper() for s in suffixes),
                                                         max_mb=f"{cfg.upload_max_mb:g}")))
+                pii_preview = gr.HTML(elem_id="upload-pii-preview")
+                pii_policy = gr.Radio([(T["pii_choice_mask"], "mask"), (T["pii_choice_flag"], "flag"),
+                                       (T["pii_choice_refuse"], "refuse")], value=cfg.document_pii,
+                                      label=T["pii_choice_label"], elem_id="upload-pii")
                 index_btn = gr.Button(T["upload_button"], elem_id="upload-index", variant="primary")
                 upload_result = gr.HTML(elem_id="upload-result")
 
@@ -550,7 +582,8 @@ def build_app(cfg: Config, assistant):
         new_btn.click(new_chat, None, reset_out, cancels=answering, **private).then(
             None, js=FOCUS_QUESTION_JS, **private)
         chat.clear(new_chat, None, reset_out, cancels=answering, **private)      # the chat's own trash icon
-        index_btn.click(upload_and_index, files, upload_result, **private)
+        files.change(preview_pii, files, pii_preview, **private)
+        index_btn.click(upload_and_index, [files, pii_policy], upload_result, **private)
     return app
 
 
