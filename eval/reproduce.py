@@ -15,7 +15,12 @@ import time
 from eval.data import SEOUL_CORPUS
 
 STEPS: list[tuple[str, list[str], bool]] = [          # (name, arguments after `rag eval`, needs the generator)
-    ("guard", ["guard"], False),
+    ("guard", ["guard", "--index-corpus", str(SEOUL_CORPUS)], False),
+    # issue 13: the gaps set written before the detector changes (its first measurement, guard-gaps-first.md, is kept
+    # as it was) and the held-out gaps set written after them
+    ("guard-gaps", ["guard", "--dataset", "eval/datasets/guard_gaps.jsonl", "--name", "guard-gaps"], False),
+    ("guard-gaps-heldout", ["guard", "--dataset", "eval/datasets/guard_gaps_heldout.jsonl",
+                            "--name", "guard-gaps-heldout"], False),
     ("retrieval-seoul_qa", ["retrieval", "--dataset", "seoul_qa", "--corpus", str(SEOUL_CORPUS)], False),
     ("retrieval-korquad", ["retrieval", "--dataset", "korquad"], False),
     ("fusion-sweep", ["sweep", "--dataset", "seoul_qa", "--dataset", "korquad", "--candidates", "20,50,100"], False),
@@ -45,6 +50,11 @@ STEPS: list[tuple[str, list[str], bool]] = [          # (name, arguments after `
                                               "--name", "answers-strategies-korquad-offcorpus"], True),
     ("answers-heldout-last", ["answers", "--dataset", "eval/datasets/seoul_qa_heldout.jsonl", "--corpus",
                               str(SEOUL_CORPUS), "--strategies", "free", "--name", "answers-heldout-last"], True),
+    # after evidence selection per document (eval/reports/evidence-*.md): the default strategy on both sets again
+    ("answers-evidence-seoul_qa", ["answers", "--dataset", "eval/datasets/seoul_qa.jsonl", "--corpus",
+                                   str(SEOUL_CORPUS), "--strategies", "free", "--name", "answers-evidence-seoul_qa"], True),
+    ("answers-heldout-evidence", ["answers", "--dataset", "eval/datasets/seoul_qa_heldout.jsonl", "--corpus",
+                                  str(SEOUL_CORPUS), "--strategies", "free", "--name", "answers-heldout-evidence"], True),
     ("latency", ["latency", "--dataset", "eval/datasets/seoul_qa_curve.jsonl", "--corpus", str(SEOUL_CORPUS),
                  "--limit", "6", "--name", "latency"], True),
     ("load-8users-5min", ["load", "--dataset", "eval/datasets/seoul_qa_curve.jsonl", "--corpus", str(SEOUL_CORPUS),
