@@ -325,6 +325,11 @@ def guard_markdown(title: str, res: dict) -> str:
         *([f"scan() time per item: p50 {lat['p50']:.2f} ms, p95 {lat['p95']:.2f} ms, max {lat['max']:.2f} ms "
            f"(mean {lat['mean_chars']} characters per item, one process, pure Python)."]
           if (lat := res.get("latency_ms")) and lat.get("p50") is not None else []),
+        *([f"Documents at index time (`rag eval guard --index-corpus {o['corpus']}`, document_pii = {o['policy']}): "
+           f"{o['files']} files, {o['chunks']} chunks; the scan took {o['pii_s']:.2f} s of {o['total_s']:.2f} s, "
+           f"{o['ratio_to_indexing_without_scan']:.3f} × the rest of the same run (parse, kiwipiepy, embed, write); "
+           f"{o['files_with_personal_data']} files held personal data {o['found']}."]
+          if (o := res.get("index_overhead")) else []),
         "", f"Items with any difference from the labels: {len(res.get('errors', []))}"
         + ("".join(f"\n- `{e['id']}` missed {e['missed']} extra {e['extra']}" for e in res.get("errors", [])[:30]))])
 
