@@ -39,6 +39,9 @@ class Chunk:
     units: list = field(default_factory=list)
     # personal-data types in `text` when the file was indexed with document_pii = "flag" (index/pii.py); [] otherwise
     pii: list = field(default_factory=list)
+    # access label of its file (index/access.py): 공개 / 내부 / 대외비, and the groups that may see a 대외비 chunk
+    level: str = "내부"
+    groups: list = field(default_factory=list)
 
 
 def sha256_file(path, chunk: int = 1 << 22) -> str:

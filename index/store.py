@@ -21,7 +21,7 @@ import shutil
 import time
 from collections.abc import Iterable
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +29,7 @@ import numpy as np
 from index import korean
 from index.chunking import chunk_document
 from index.embed import Progress, describe, embed_passages
+from index.access import AccessFileError, Label, label_of, read_rules
 from index.loaders import LoadFailure
 from index.pii import Screen, screen_document
 from index.records import Chunk, LoadError
@@ -92,6 +93,7 @@ class UpdateReport:
     timings: dict[str, float] = field(default_factory=dict)
     pii_policy: str = ""             # document_pii the files were screened with ("" = not screened)
     pii: dict[str, dict[str, int]] = field(default_factory=dict)   # file -> personal data found, counts by type
+    relabelled: list[str] = field(default_factory=list)            # unchanged files whose access label changed
 
     @property
     def ok(self) -> bool:
@@ -293,13 +295,16 @@ def discover(paths: Iterable[str | Path], suffixes: Iterable[str]) -> tuple[list
 def update_index(index_dir: Path, paths: list[str | Path], embedder, embedder_path: str | Path, *,
                  chunk_tokens: int = 200, overlap: int = 1, faiss_kind: str = "flat", max_bytes: int = 50 << 20,
                  batch_size: int = 32, rebuild: bool = False, prune: bool = False,
-                 progress: Progress | None = None, screen: Screen | None) -> UpdateReport:
+                 progress: Progress | None = None, screen: Screen | None,
+                 label: Label | None = None) -> UpdateReport:
     """Add new and changed files (by content hash), drop deleted ones, re-embed nothing unchanged.
 
     `prune` also drops indexed files that are not under `paths`. Files that fail to load are reported by name and
     reason; a previously indexed version of such a file is kept (nothing is lost). `screen`: how personal data in
     the documents is handled (index/pii.py); every product path passes one (rag.runtime.index_files), None only
-    for benchmarks of the raw pipeline. A file indexed under another policy is processed again.
+    for benchmarks of the raw pipeline. A file indexed under another policy is processed again. `label`: the access
+    label of the files (index/access.py; an access.toml at the root of an indexed folder overrides it per file);
+    a file whose label changed is re-labelled without re-embedding.
     """
     from index.loaders import SUPPORTED_SUFFIXES, LoadFailure, load_file
 
@@ -321,6 +326,16 @@ def update_index(index_dir: Path, paths: list[str | Path], embedder, embedder_pa
                     paths = list(paths) + [Path(k) for k in prev.get("files", {}) if Path(k).exists()]
         old_files: dict[str, dict] = old.manifest["files"] if old else {}
         files, report.errors = discover(paths, SUPPORTED_SUFFIXES)
+        default_label = label or Label()
+        rules, blocked = [], []
+        for p in paths:
+            if Path(p).is_dir():
+                try:
+                    rules.append(read_rules(Path(p), default_label))
+                except AccessFileError as e:          # never index a folder's files under a label it did not give
+                    report.errors.append(LoadError(str(Path(p) / "access.toml"), str(e)))
+                    blocked.append(Path(p).resolve())
+        relabel: dict[str, Label] = {}
 
         # rows of the old index by source key
         rows_by_key: dict[str, list[int]] = {}
@@ -341,6 +356,10 @@ def update_index(index_dir: Path, paths: list[str | Path], embedder, embedder_pa
             if progress:
                 progress("files", i, len(files), 0.0)
             try:
+                if any(b == f.resolve() or b in f.resolve().parents for b in blocked):
+                    raise LoadFailure("access.toml 오류로 색인하지 않음 (위 오류 참고) / not indexed: its folder's "
+                                      "access.toml is invalid")
+                lab = label_of(f, rules, default_label)
                 size = f.stat().st_size
                 if size > max_bytes:
                     raise LoadFailure(f"파일이 너무 큼 ({size / 2**20:.1f} MB > 한도 {max_bytes / 2**20:.0f} MB)")
@@ -348,7 +367,10 @@ def update_index(index_dir: Path, paths: list[str | Path], embedder, embedder_pa
                 prev = old_files.get(key)
                 if prev and prev["sha256"] == digest and prev.get("pii_policy", "") == report.pii_policy:
                     keep_rows += rows_by_key.get(key, [])
-                    new_files[key] = {**prev, "source": str(f)}
+                    new_files[key] = {**prev, "source": str(f), **lab.to_json()}
+                    if Label(prev.get("level", "내부"), tuple(prev.get("groups", []))) != lab:
+                        relabel[key] = lab
+                        report.relabelled.append(str(f))
                     report.unchanged.append(str(f))
                     if prev.get("pii"):
                         report.pii[str(f)] = prev["pii"]
@@ -364,6 +386,8 @@ def update_index(index_dir: Path, paths: list[str | Path], embedder, embedder_pa
                                                   f"document_pii = \"refuse\")")
                 t2 = time.perf_counter()
                 cwt = chunk_document(doc, digest[:12], chunk_tokens, overlap)
+                for c in cwt:
+                    c.chunk.level, c.chunk.groups = lab.level, list(lab.groups)
                 if screen is not None and found and screen.policy == "flag":
                     for c in cwt:
                         c.chunk.pii = sorted(set(screen.find(c.chunk.text)))
@@ -390,7 +414,7 @@ def update_index(index_dir: Path, paths: list[str | Path], embedder, embedder_pa
             (report.changed if key in old_files else report.added).append(str(f))
             new_files[key] = {"source": str(f), "sha256": digest, "size": size, "title": doc.title,
                               "format": doc.format, "chunks": len(cwt), "pii_policy": report.pii_policy,
-                              "pii": found}
+                              "pii": found, **lab.to_json()}
             if found:
                 report.pii[str(f)] = found
             new_chunks += [c.chunk for c in cwt]
@@ -412,7 +436,11 @@ def update_index(index_dir: Path, paths: list[str | Path], embedder, embedder_pa
         new_vecs = embed_passages(embedder, [c.text for c in new_chunks], batch_size, progress)
         t_embed = time.perf_counter() - t0
         keep_rows.sort()
-        chunks = ([old.chunks[i] for i in keep_rows] if old else []) + new_chunks
+        relabel_rows = {i: relabel[k] for k, rows in rows_by_key.items() if k in relabel for i in rows}
+        kept = [old.chunks[i] if i not in relabel_rows else
+                replace(old.chunks[i], level=relabel_rows[i].level, groups=list(relabel_rows[i].groups))
+                for i in keep_rows] if old else []
+        chunks = kept + new_chunks
         terms = ([old.terms[i] for i in keep_rows] if old else []) + new_terms
         vectors = np.concatenate([old.vectors[keep_rows] if old else np.zeros((0, emb["dim"]), np.float32),
                                   new_vecs]).astype(np.float32)
@@ -421,7 +449,7 @@ def update_index(index_dir: Path, paths: list[str | Path], embedder, embedder_pa
         # a new FAISS kind is a change too: the index is rebuilt from the stored vectors, nothing is re-embedded
         report.faiss_rebuilt = bool(old is not None and old.manifest.get("faiss") != faiss_kind)
         changed_anything = bool(report.added or report.changed or report.removed or rebuild or old is None
-                                or report.faiss_rebuilt)
+                                or report.faiss_rebuilt or report.relabelled)
         t0 = time.perf_counter()
         if changed_anything:
             manifest = {"format": FORMAT_VERSION, "project_version": project_version(), **expected,

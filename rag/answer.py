@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from index import korean
 from rag import expand, choice, guard, quotes
+from rag.access import LOCAL, Viewer
 from rag.config import Config
 from rag.evidence import Evidence, Passage, document_frequencies, select_evidence
 from rag.generate import Stats
@@ -248,10 +249,11 @@ class Assistant:
     # ------------------------------------------------------------------ the path
     def stream(self, question: str, history: list[Turn] | None = None,
                cancel: threading.Event | None = None, *, evidence_chars: int | None = None,
-               strategy: str | None = None) -> Iterator[Event]:
+               strategy: str | None = None, viewer: Viewer = LOCAL) -> Iterator[Event]:
         """The whole path for one question; `evidence_chars` overrides the configured evidence budget and `strategy`
         the answer strategy for this call ("free", "quote", "choice", "choice+quote": choice with quote-first for
-        the questions that are not factoid)."""
+        the questions that are not factoid). `viewer`: who asks — retrieval sees only the chunks they may see
+        (rag/access.py), so nothing after it can show a forbidden one."""
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
         rewritten = self.rewrite(question, history or [])
@@ -262,7 +264,7 @@ class Assistant:
         t1 = time.perf_counter()
         own, pairs = self.retriever.query_terms(query)    # the one kiwipiepy pass over the question
         q_terms = own + expand.alias_terms(pairs)
-        hits = self.retriever.search(query, self.cfg.top_k, q_terms)
+        hits = self.retriever.search(query, self.cfg.top_k, q_terms, viewer)
         ev = self.evidence(query, hits, evidence_chars, own, pairs)
         timings["retrieval_ms"] = (time.perf_counter() - t1) * 1000
         yield Event("evidence", ev)
@@ -421,5 +423,5 @@ class Assistant:
         return text, cites, warnings
 
     def ask(self, question: str, history: list[Turn] | None = None,
-            cancel: threading.Event | None = None) -> Answer:
-        return collect(self.stream(question, history, cancel)).answer
+            cancel: threading.Event | None = None, viewer: Viewer = LOCAL) -> Answer:
+        return collect(self.stream(question, history, cancel, viewer=viewer)).answer

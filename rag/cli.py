@@ -64,7 +64,9 @@ def cmd_index(cfg: Config, args) -> int:
         bar.set_postfix_str(f"ETA {eta:.0f}s" if eta else "")
         bar.refresh()
 
-    report = index_files(cfg, args.paths, rebuild=args.rebuild, prune=args.prune, progress=progress)
+    from index.access import make_label
+    label = make_label(args.level, args.groups)
+    report = index_files(cfg, args.paths, rebuild=args.rebuild, prune=args.prune, progress=progress, label=label)
     for bar in bars.values():
         bar.close()
     if args.json:
@@ -75,6 +77,9 @@ def cmd_index(cfg: Config, args) -> int:
               f"삭제 {len(report.removed)} · 청크 {report.chunks_total} (새로 임베딩 {report.chunks_embedded})")
         if report.format_upgraded:
             print("  이전 형식의 인덱스를 새 형식으로 다시 만들었습니다 / rebuilt an index of an older format")
+        if report.relabelled:
+            print(f"  등급·그룹만 바뀐 파일 {len(report.relabelled)}개는 다시 임베딩하지 않고 표시만 바꿨습니다 / "
+                  f"re-labelled without re-embedding")
         if report.faiss_rebuilt:
             print(f"  FAISS 색인을 '{cfg.faiss_kind}' 방식으로 다시 만들었습니다 (임베딩은 그대로) / "
                   f"FAISS rebuilt as '{cfg.faiss_kind}' from the stored vectors")
@@ -103,12 +108,14 @@ def cmd_search(cfg: Config, args) -> int:
     if not args.batch and not args.query:
         return _fail("질문을 입력하거나 --batch FILE을 지정하세요 / give a QUERY or --batch FILE")
     rows = read_jsonl(args.batch, ("id", "question")) if args.batch else [{"id": None, "question": args.query}]
+    viewer = _viewer(cfg, args)
     retriever = open_retriever(cfg)
     k = args.k or cfg.top_k
     step = 64
     for i in range(0, len(rows), step):
         part = rows[i:i + step]
-        for row, (hits, timings) in zip(part, retriever.search_many([r["question"] for r in part], k)):
+        for row, (hits, timings) in zip(part, retriever.search_many([r["question"] for r in part], k,
+                                                                    viewer=viewer)):
             if args.json:
                 _out({"id": row["id"], "hits": [_hit_json(h) for h in hits],
                       "timings": {"retrieval_ms": round(timings["retrieval_ms"], 2)}})
@@ -144,6 +151,46 @@ def _print_answer(answer, streamed: str, prompts) -> None:
         print(f"  ※ {w}")
 
 
+def _viewer(cfg: Config, args):
+    """--user NAME: that account's groups apply; without it the operator is an admin with no groups (공개, 내부)."""
+    from rag.access import LOCAL
+    from rag.users import get
+    return get(cfg.data_dir, args.user).viewer() if getattr(args, "user", None) else LOCAL
+
+
+def _password(args, confirm: bool = True) -> str:
+    import getpass
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("비밀번호 / password: ")
+    if confirm and getpass.getpass("한 번 더 / again: ") != first:
+        raise ValueError("두 비밀번호가 다릅니다 / the passwords differ")
+    return first
+
+
+def cmd_users(cfg: Config, args) -> int:
+    from rag import users
+    if args.users_cmd == "add":
+        u = users.add(cfg.data_dir, args.name, _password(args), args.groups, args.admin)
+        print(f"추가함 / added: {u.name} (그룹 {', '.join(u.groups) or '-'}{', 관리자' if u.admin else ''})")
+    elif args.users_cmd == "list":
+        rows = users.list_users(cfg.data_dir)
+        if args.json:
+            for u in rows:
+                _out({"name": u.name, "groups": list(u.groups), "admin": u.admin, "created": u.created})
+        elif not rows:
+            print("계정이 없습니다: 로그인 없이 한 사람이 쓰는 방식으로 동작합니다 / no accounts: single-user mode")
+        for u in rows if not args.json else []:
+            print(f"{u.name}\t{','.join(u.groups) or '-'}\t{'admin' if u.admin else ''}\t{u.created}")
+    elif args.users_cmd == "remove":
+        users.remove(cfg.data_dir, args.name)
+        print(f"삭제함 / removed: {args.name}")
+    else:
+        users.set_password(cfg.data_dir, args.name, _password(args))
+        print(f"비밀번호를 바꿨습니다 / password changed: {args.name}")
+    return EXIT_OK
+
+
 def cmd_ask(cfg: Config, args) -> int:
     from rag import guard
     from rag.audit import AuditLog
@@ -152,6 +199,7 @@ def cmd_ask(cfg: Config, args) -> int:
     if not args.batch and not args.question:
         return _fail("질문을 입력하거나 --batch FILE을 지정하세요 / give a QUESTION or --batch FILE")
     rows = read_jsonl(args.batch, ("id", "question")) if args.batch else [{"id": None, "question": args.question}]
+    viewer = _viewer(cfg, args)
     assistant = open_assistant(cfg)
     audit = AuditLog(cfg.log_dir / "audit.jsonl")
     failed = 0
@@ -166,7 +214,7 @@ def cmd_ask(cfg: Config, args) -> int:
         stream = not args.json and not args.batch
         answer, streamed = None, []
         try:
-            for ev in assistant.stream(question, cancel=threading.Event()):
+            for ev in assistant.stream(question, cancel=threading.Event(), viewer=viewer):
                 if ev.kind == "token":
                     streamed.append(ev.data)
                     if stream:
@@ -254,14 +302,33 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("paths", nargs="+", metavar="PATH")
     s.add_argument("--rebuild", action="store_true", help="처음부터 다시 만들기 / rebuild from scratch")
     s.add_argument("--prune", action="store_true", help="주어진 경로 밖의 파일은 인덱스에서 제거 / drop other files")
+    s.add_argument("--level", default=None, choices=("공개", "내부", "대외비"),
+                   help="문서 등급 (기본 내부; 폴더의 access.toml이 파일별로 우선) / access level (default 내부)")
+    s.add_argument("--groups", default="", help="대외비 문서를 볼 수 있는 그룹, 쉼표로 / groups, comma-separated")
+    user_help = "이 사용자로 (권한 적용) / act as this user (without: an admin with no groups)"
     s = sub.add_parser("search", parents=[common], help="검색 / retrieve passages")
     s.add_argument("query", nargs="?")
     s.add_argument("-k", type=int, default=None)
     s.add_argument("--batch", metavar="FILE.jsonl")
+    s.add_argument("--user", metavar="NAME", default=None, help=user_help)
     s = sub.add_parser("ask", parents=[common], help="질문 / ask a question")
     s.add_argument("question", nargs="?")
     s.add_argument("--batch", metavar="FILE.jsonl")
+    s.add_argument("--user", metavar="NAME", default=None, help=user_help)
     s.add_argument("--mask", action="store_true", help="개인정보를 가리고 보내기 / mask personal data before sending")
+    s = sub.add_parser("users", parents=[common], help="직원 계정 / staff accounts")
+    us = s.add_subparsers(dest="users_cmd", required=True)
+    u = us.add_parser("add", parents=[common], help="계정 추가 / add an account")
+    u.add_argument("name")
+    u.add_argument("--groups", default="", help="소속 그룹, 쉼표로 / groups, comma-separated")
+    u.add_argument("--admin", action="store_true", help="관리자 (문서 관리·계정·감사) / administrator")
+    u.add_argument("--password-stdin", action="store_true", help="비밀번호를 표준 입력에서 / read the password from stdin")
+    us.add_parser("list", parents=[common], help="계정 목록 / list accounts")
+    u = us.add_parser("remove", parents=[common], help="계정 삭제 / remove an account")
+    u.add_argument("name")
+    u = us.add_parser("passwd", parents=[common], help="비밀번호 변경 / change a password")
+    u.add_argument("name")
+    u.add_argument("--password-stdin", action="store_true", help="비밀번호를 표준 입력에서 / read the password from stdin")
     s = sub.add_parser("guard", parents=[common], help="개인정보·기밀·지시문 주입 검사 / scan text")
     s.add_argument("text", nargs="?")
     s.add_argument("--batch", metavar="FILE.jsonl")
@@ -278,7 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 COMMANDS = {"doctor": cmd_doctor, "index": cmd_index, "search": cmd_search, "ask": cmd_ask, "guard": cmd_guard,
-            "serve": cmd_serve, "eval": cmd_eval}
+            "serve": cmd_serve, "eval": cmd_eval, "users": cmd_users}
 
 
 def main(argv: list[str] | None = None) -> int:

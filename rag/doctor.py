@@ -80,6 +80,10 @@ def run_doctor(cfg: Config) -> dict:
     report = {"llm": _llm_check(cfg), "embedder": _embedder_check(cfg),
               "index": index_state(cfg.resolved_index_dir), "versions": library_versions(),
               "data_dir": str(cfg.data_dir)}
+    from rag import users
+    accounts = users.list_users(cfg.data_dir)
+    report["accounts"] = {"count": len(accounts), "admins": sum(u.admin for u in accounts),
+                          "mode": "accounts" if accounts else "single-user"}
     try:
         load_prompts(cfg.prompts_dir)
         report["prompts"] = {"path": str(cfg.prompts_dir), "ok": True}
@@ -107,6 +111,10 @@ def format_report(r: dict) -> str:
              f"인덱스 {idx['path']}: " + (f"{idx['files']}개 파일, {idx['chunks']}개 청크" if idx.get("exists")
                                         else "없음 (rag index 폴더 로 만드세요)"),
              f"프롬프트 [{mark(r['prompts']['ok'])}] {r['prompts']['path']}",
+             (f"계정 {r['accounts']['count']}개 (관리자 {r['accounts']['admins']}): 로그인한 사용자의 권한으로 답합니다"
+              if r.get("accounts", {}).get("count") else
+              "계정 없음: 로그인 없이 한 사람이 쓰는 방식(공개·내부 문서, 대외비는 그룹이 없어 보이지 않음) / "
+              "no accounts: single-user mode"),
              "버전: " + ", ".join(f"{k} {v}" for k, v in r["versions"].items())]
     for part in (llm, emb, r["prompts"]):
         if part.get("error"):

@@ -17,6 +17,7 @@ from index import korean
 from index.embed import embed_queries
 from index.store import Index
 from rag import expand
+from rag.access import LOCAL, Viewer, permission_mask
 from rag.records import Hit
 
 FUSIONS = ("linear", "rrf", "bm25", "dense")
@@ -61,6 +62,14 @@ class Retriever:
     # question in several chunks outranks a lone chunk that matches a little better
     doc_weight: float = 0.0
     doc_top: int = 3
+    _masks: dict = field(default_factory=dict, repr=False)     # viewer key -> permission mask (None: all permitted)
+
+    def allowed(self, viewer: Viewer) -> np.ndarray | None:
+        """The chunks this viewer may retrieve, as a mask over the index; None when that is all of them."""
+        if viewer.key not in self._masks:
+            mask = permission_mask(self.index.chunks, viewer)
+            self._masks[viewer.key] = None if mask.all() else mask
+        return self._masks[viewer.key]
 
     def query_terms(self, query: str) -> tuple[list[str], list]:
         """(the query's own morphemes, its abbreviation aliases as rag.expand.aliases gives them)."""
@@ -71,20 +80,33 @@ class Retriever:
         terms, pairs = self.query_terms(query)
         return terms + expand.alias_terms(pairs)
 
-    def dense_search(self, qvec: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        if not len(self.index.chunks):
+    def dense_search(self, qvec: np.ndarray, k: int, allowed: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k by the dense index; with `allowed`, FAISS itself skips the other chunks (an IDSelectorBitmap in the
+        search parameters), so the k returned are the best permitted ones, not what is left of the best k."""
+        n = len(self.index.chunks)
+        if not n or (allowed is not None and not allowed.any()):
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        scores, ids = self.index.dense.search(qvec.reshape(1, -1), min(k, len(self.index.chunks)))
+        params = None
+        if allowed is not None:
+            import faiss
+            bits = np.packbits(allowed, bitorder="little")
+            params = faiss.SearchParametersHNSW() if isinstance(self.index.dense, faiss.IndexHNSW) \
+                else faiss.SearchParameters()
+            params.sel = faiss.IDSelectorBitmap(n, faiss.swig_ptr(bits))
+            params._bits = bits                         # the selector reads this buffer: keep it alive
+        scores, ids = self.index.dense.search(qvec.reshape(1, -1), min(k, n), params=params)
         keep = ids[0] >= 0
         return ids[0][keep].astype(np.int64), scores[0][keep]
 
-    def search(self, query: str, k: int = 8, terms: list[str] | None = None) -> list[Hit]:
+    def search(self, query: str, k: int = 8, terms: list[str] | None = None,
+               viewer: Viewer = LOCAL) -> list[Hit]:
         """`terms`: the query's BM25 morphemes (abbreviations expanded) when the caller has them already (kiwipiepy
         runs once per question)."""
-        return self.search_many([query], k, None if terms is None else [terms])[0][0]
+        return self.search_many([query], k, None if terms is None else [terms], viewer)[0][0]
 
-    def search_many(self, queries: list[str], k: int = 8,
-                    terms: list[list[str]] | None = None) -> list[tuple[list[Hit], dict]]:
+    def search_many(self, queries: list[str], k: int = 8, terms: list[list[str]] | None = None,
+                    viewer: Viewer = LOCAL) -> list[tuple[list[Hit], dict]]:
         """Queries in one batch (the embedder runs once); returns hits and timings per query."""
         t0 = time.perf_counter()
         qvecs = (embed_queries(self.embedder, queries) if self.fusion != "bm25" and queries
@@ -93,7 +115,7 @@ class Retriever:
         out = []
         for i, (q, v) in enumerate(zip(queries, qvecs)):
             t1 = time.perf_counter()
-            hits = self._fuse(self.bm25_terms(q) if terms is None else terms[i], v, k)
+            hits = self._fuse(self.bm25_terms(q) if terms is None else terms[i], v, k, viewer)
             out.append((hits, {"retrieval_ms": (t_embed + time.perf_counter() - t1) * 1000}))
         return out
 
@@ -106,21 +128,28 @@ class Retriever:
         agg = {src: sum(sorted(v, reverse=True)[:self.doc_top]) for src, v in best.items()}
         return _minmax(np.array([agg[src] for src in sources], dtype=np.float64))
 
-    def _fuse(self, q_terms: list[str], qvec: np.ndarray, k: int) -> list[Hit]:
+    def _fuse(self, q_terms: list[str], qvec: np.ndarray, k: int, viewer: Viewer = LOCAL) -> list[Hit]:
+        """Only chunks the viewer may see are candidates: forbidden ones score nothing in BM25 and are skipped by
+        FAISS, before any ranking or top-k (rag/access.py)."""
         n = len(self.index.chunks)
         if not n:
             return []
+        allowed = self.allowed(viewer)
         bm_all = bm25_scores(self.index, q_terms) if self.fusion != "dense" else None
+        if bm_all is not None and allowed is not None:
+            bm_all = np.where(allowed, bm_all, 0.0).astype(np.float32)
         if self.fusion == "bm25":
             top = [i for i in _top(bm_all, k) if bm_all[i] > 0]
             return [Hit(self.index.chunks[i], float(bm_all[i]), {"bm25": r + 1}, {"bm25": float(bm_all[i])})
                     for r, i in enumerate(top)]
-        d_ids, d_scores = self.dense_search(qvec, max(self.candidates, k))
+        d_ids, d_scores = self.dense_search(qvec, max(self.candidates, k), allowed)
         if self.fusion == "dense":
             return [Hit(self.index.chunks[i], float(s), {"dense": r + 1}, {"dense": float(s)})
                     for r, (i, s) in enumerate(zip(d_ids[:k], d_scores[:k]))]
         b_ids = np.array([i for i in _top(bm_all, max(self.candidates, k)) if bm_all[i] > 0], dtype=np.int64)
         cand = np.unique(np.concatenate([b_ids, d_ids]))
+        if not len(cand):
+            return []
         b = bm_all[cand]
         d = self.index.vectors[cand] @ qvec
         b_rank = {int(i): r + 1 for r, i in enumerate(b_ids)}

@@ -307,6 +307,18 @@ def build_app(cfg: Config, assistant):
     def session_id(request: gr.Request | None) -> str | None:
         return getattr(request, "session_hash", None)
 
+    def viewer_for(request: gr.Request | None):
+        """Who asks: with accounts, the signed-in user (their groups apply; rag/access.py); without accounts the one
+        user of an office machine (공개 and 내부, the document tab). Anyone else is anonymous (공개 only)."""
+        from rag import access, users
+        if not users.any_users(cfg.data_dir):
+            return access.LOCAL
+        name = getattr(request, "username", None)
+        try:
+            return users.get(cfg.data_dir, name).viewer() if name else access.ANONYMOUS
+        except users.UserError:                        # removed while signed in
+            return access.ANONYMOUS
+
     # --------------------------------------------------------------------------- warning panel
     def warning_view(text: str, findings: list[Finding]):
         labels = ", ".join(guard.TYPE_LABELS.get(t, t) for t in guard.warned_types(findings))
@@ -363,7 +375,7 @@ def build_app(cfg: Config, assistant):
         yield messages, sess, None
         rewritten, pieces, answer, preview = None, [], None, ""
         try:
-            for ev in asst.stream(sent, list(sess["history"])):
+            for ev in asst.stream(sent, list(sess["history"]), viewer=viewer_for(request)):
                 if ev.kind == "rewritten":
                     rewritten = ev.data
                 elif ev.kind == "evidence":
@@ -416,8 +428,10 @@ def build_app(cfg: Config, assistant):
         return [], new_session(), None, "", "", *hidden_warning()
 
     # --------------------------------------------------------------------------- admin: upload and re-index
-    def preview_pii(files):
+    def preview_pii(files, request: gr.Request):
         """Before indexing: the personal data found in each chosen file, by type and count (never a value)."""
+        if not viewer_for(request).admin:
+            return upload_result_html(T, [], T["admin_only"])
         from index.loaders import LoadFailure, load_file
         from index.pii import screen_document
         from rag.runtime import pii_screen
@@ -437,11 +451,13 @@ def build_app(cfg: Config, assistant):
         return upload_result_html(T, rows, T["pii_preview"], cols=("upload_col_file", "pii_col_result",
                                                                    "pii_col_types"))
 
-    def upload_and_index(files, policy, progress=gr.Progress()):
+    def upload_and_index(files, policy, request: gr.Request, progress=gr.Progress()):
         from index.pii import POLICIES
         from index.store import IndexError_
         from rag.models import embedder_path
         from rag.runtime import index_files, pii_screen
+        if not viewer_for(request).admin:
+            return upload_result_html(T, [], T["admin_only"])
         if not files:
             return upload_result_html(T, [], T["upload_none"])
         paths = [getattr(f, "name", f) for f in files]
@@ -540,7 +556,7 @@ def build_app(cfg: Config, assistant):
         panel = [warning, warning_text, warning_spans]
         private = {"api_visibility": "private"}
 
-        def api_ask(question: str, request_id: str | None = None) -> dict:
+        def api_ask(question: str, request_id: str | None = None, request: gr.Request = None) -> dict:
             """JSON API for programs and load runs: POST `/gradio_api/call/ask` {"data": [question, request_id]}
             (request_id may be null; `/gradio_api/call/v2/ask` {"question": …} or gradio_client's
             `predict(question, api_name="/ask")` leave it out). request_id is the caller's opaque id (api_request_id:
@@ -554,7 +570,7 @@ def build_app(cfg: Config, assistant):
             findings = guard.scan(question or "")
             sent = guard.mask(question, findings) if guard.needs_warning(findings) else question
             try:
-                answer = holder.assistant.ask(sent)
+                answer = holder.assistant.ask(sent, viewer=viewer_for(request))
             except Exception as e:                    # the type only: messages may quote the question
                 audit.record_answer(question, findings, None, masked=sent != question, channel="api",
                                     error=type(e).__name__, request_id=request_id)
@@ -593,7 +609,12 @@ def theme():
 
 def launch_options(cfg: Config, host: str | None = None, port: int | None = None) -> dict:
     """Everything passed to Blocks.launch: local only, no share link, no telemetry, nothing from the internet."""
-    auth = (cfg.auth_user, cfg.auth_password) if cfg.auth_user and cfg.auth_password else None
+    from rag import users
+    if users.any_users(cfg.data_dir):             # staff accounts: each request acts as its signed-in user
+        def auth(name: str, password: str) -> bool:
+            return users.verify(cfg.data_dir, name, password) is not None
+    else:                                         # no accounts: one optional shared login, as before
+        auth = (cfg.auth_user, cfg.auth_password) if cfg.auth_user and cfg.auth_password else None
     return dict(server_name=host or cfg.host, server_port=port or cfg.port, share=False, auth=auth,
                 max_file_size=int(cfg.upload_max_mb * 2**20), footer_links=[], run_history=False, pwa=False,
                 mcp_server=False, ssr_mode=False, show_error=False, inbrowser=False, enable_monitoring=False,
