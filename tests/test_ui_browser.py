@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import time
 from pathlib import Path
@@ -272,20 +273,33 @@ def test_send_anyway_is_recorded_as_acknowledged(page, server):
     page.wait_for_function("() => document.querySelectorAll('#chat .ai-label').length === 0", timeout=10_000)
 
 
+UPLOAD_PHONE = "010-5555-1234"                      # invented
+
+
 def test_admin_upload_is_indexed_and_answered_from(page, server, tmp_path):
     doc = tmp_path / "주차 안내 (2025).txt"
     doc.write_text("청사 주차장 이용 안내\n\n청사 주차장은 평일 오전 7시부터 오후 10시까지 이용할 수 있습니다.\n"
-                   "주말에는 민원인 차량만 주차할 수 있습니다.\n", encoding="utf-8")
+                   "주말에는 민원인 차량만 주차할 수 있습니다.\n"
+                   f"주차 민원 회신: 민원인 휴대전화 {UPLOAD_PHONE}\n", encoding="utf-8")
     page.get_by_role("tab", name="문서 관리").click()
     page.locator("#upload-files input[type=file]").set_input_files([str(doc)])
     page.wait_for_function("() => document.querySelector('#upload-files').innerText.includes('주차 안내')",
                            timeout=30_000)
+    # before indexing: the personal data in the chosen file, by type and count, and the choice (masking by default)
+    page.wait_for_function("() => document.querySelector('#upload-pii-preview').innerText.includes('전화번호 1')",
+                           timeout=60_000)
+    assert UPLOAD_PHONE not in page.locator("#upload-pii-preview").inner_text()
+    assert page.get_by_role("radio", name=re.compile("가리고 색인")).is_checked()
     page.click("#upload-index")
     page.wait_for_function("() => document.querySelector('#upload-result').innerText.includes('추가됨')",
                            timeout=120_000)
     result = page.locator("#upload-result").inner_text()
     assert "주차_안내_2025.txt" in result and "실패 0건" in result
+    assert "개인정보를 가려 색인함: 전화번호 1" in result and UPLOAD_PHONE not in result
     assert (server.data / "uploads" / "주차_안내_2025.txt").is_file()
+    for f in (p for p in server.cfg.resolved_index_dir.rglob("*") if p.is_file()):
+        data = f.read_bytes()
+        assert UPLOAD_PHONE.encode() not in data and UPLOAD_PHONE.replace("-", "").encode() not in data, f
     time.sleep(0.8)                                  # let the result fade in before the screenshot
     shot(page, "ui-7-admin-upload.png")
     # the live assistant now searches the new index
