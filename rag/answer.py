@@ -331,7 +331,8 @@ class Assistant:
                                    truncated=truncated, strategy=strategy, verified=bool(cites) and not extractive,
                                    extractive=extractive,
                                    unverified_reason=(verdict.reason if verdict and not verdict.verified else ""),
-                                   draft=draft_text))
+                                   draft=draft_text, user=viewer.name,
+                                   withheld=self.retriever.withheld(q_terms, viewer)))
 
     # ------------------------------------------------------------------ answer strategies
     def route(self, question: str, main: str, open_style: str) -> tuple[str, str | None]:

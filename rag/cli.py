@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import threading
+from pathlib import Path
 
 from rag.config import Config, load_config
 from rag.jsonl import read_jsonl
@@ -191,6 +192,41 @@ def cmd_users(cfg: Config, args) -> int:
     return EXIT_OK
 
 
+def cmd_audit(cfg: Config, args) -> int:
+    """The answers of the audit log (masked questions, cited documents, how many candidates access withheld)."""
+    import datetime
+    if args.since:
+        try:
+            datetime.date.fromisoformat(args.since)
+        except ValueError:
+            return _fail(f"--since {args.since!r}: YYYY-MM-DD 형식이어야 합니다 / expected YYYY-MM-DD")
+    path = cfg.log_dir / "audit.jsonl"
+    rows = []
+    if path.is_file():
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            try:
+                r = json.loads(line)
+            except json.JSONDecodeError:
+                _err(f"{path}:{n}: 읽을 수 없는 줄을 건너뜀 / skipped an unreadable line")
+                continue
+            if r.get("kind") != "ask" or (args.user and r.get("user") != args.user):
+                continue
+            if args.since and str(r.get("time", ""))[:10] < args.since:
+                continue
+            rows.append(r)
+    for r in rows:
+        if args.json:
+            _out(r)
+        else:
+            cited = ", ".join(dict.fromkeys(Path(c["source"]).name for c in r.get("cited_sources") or [])) or "-"
+            print(f"{r.get('time')}  {r.get('user') or '-'}  {r.get('channel')}  "
+                  f"{'거절' if r.get('refused') else '답변'}  인용: {cited}  권한으로 제외: "
+                  f"{r.get('withheld_by_access', 0)}  {r.get('question_masked') or ''}")
+    if not rows and not args.json:
+        print("기록이 없습니다 / no records")
+    return EXIT_OK
+
+
 def cmd_ask(cfg: Config, args) -> int:
     from rag import guard
     from rag.audit import AuditLog
@@ -316,6 +352,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--batch", metavar="FILE.jsonl")
     s.add_argument("--user", metavar="NAME", default=None, help=user_help)
     s.add_argument("--mask", action="store_true", help="개인정보를 가리고 보내기 / mask personal data before sending")
+    s = sub.add_parser("audit", parents=[common], help="감사 기록 보기 / show the audit log")
+    s.add_argument("--user", metavar="NAME", default=None, help="이 사용자의 기록만 / only this user's records")
+    s.add_argument("--since", metavar="YYYY-MM-DD", default=None, help="이 날부터 / from this date on")
     s = sub.add_parser("users", parents=[common], help="직원 계정 / staff accounts")
     us = s.add_subparsers(dest="users_cmd", required=True)
     u = us.add_parser("add", parents=[common], help="계정 추가 / add an account")
@@ -345,7 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 COMMANDS = {"doctor": cmd_doctor, "index": cmd_index, "search": cmd_search, "ask": cmd_ask, "guard": cmd_guard,
-            "serve": cmd_serve, "eval": cmd_eval, "users": cmd_users}
+            "serve": cmd_serve, "eval": cmd_eval, "users": cmd_users, "audit": cmd_audit}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,6 +40,8 @@ class Answer:
     extractive: bool = False         # no verified answer: the best evidence sentence is shown, labelled a quotation
     unverified_reason: str = ""      # why the model's answer was not verified ("no_support", "negative_claim")
     draft: str = ""                  # the model's own words before verification (what was streamed)
+    user: str | None = None          # who asked (an account name; None without accounts or --user)
+    withheld: int = 0                # candidates access rules kept out (for the audit log only: never shown)
 
 
 @dataclass

@@ -80,6 +80,14 @@ class Retriever:
         terms, pairs = self.query_terms(query)
         return terms + expand.alias_terms(pairs)
 
+    def withheld(self, q_terms: list[str], viewer: Viewer) -> int:
+        """How many chunks matching the query's terms this viewer may not see: a count for the audit log, never
+        shown to the viewer (it would reveal that such documents exist)."""
+        allowed = self.allowed(viewer)
+        if allowed is None or self.fusion == "dense":
+            return 0
+        return int(((bm25_scores(self.index, q_terms) > 0) & ~allowed).sum())
+
     def dense_search(self, qvec: np.ndarray, k: int, allowed: np.ndarray | None = None
                      ) -> tuple[np.ndarray, np.ndarray]:
         """Top-k by the dense index; with `allowed`, FAISS itself skips the other chunks (an IDSelectorBitmap in the

@@ -180,6 +180,19 @@ def test_ask_refuses_as_if_the_secret_did_not_exist(site, monkeypatch, capsys):
     kim = outs["kim"]
     assert not kim["refused"] and "17" in kim["answer"], kim
     assert any(Path(c["source"]).name == SECRET_FILE for c in kim["citations"])
+    assert "withheld" not in json.dumps(lee) and "user" not in lee      # the count is for the audit log only
+    # the audit log: who asked, what was cited, how many candidates access withheld (a count, no names)
+    assert _rag(monkeypatch, site["env"], ["audit", "--user", "lee", "--json"]) == 0
+    recs = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert recs and all(r["user"] == "lee" for r in recs)
+    assert recs[0]["withheld_by_access"] >= 1 and recs[0]["cited_sources"] == []
+    assert not any(SECRET_FILE in json.dumps(r, ensure_ascii=False) for r in recs)
+    assert _rag(monkeypatch, site["env"], ["audit", "--user", "kim", "--since", "2000-01-01", "--json"]) == 0
+    kim_recs = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert kim_recs and kim_recs[0]["withheld_by_access"] == 0
+    assert any(Path(c["source"]).name == SECRET_FILE for c in kim_recs[0]["cited_sources"])
+    assert _rag(monkeypatch, site["env"], ["audit", "--since", "yesterday"]) != 0
+    capsys.readouterr()
     # as a follow-up to a permitted question, through the Python API the browser uses
     from rag.answer import Turn
     from rag.config import load_config
