@@ -312,6 +312,30 @@ def test_admin_upload_is_indexed_and_answered_from(page, server, tmp_path):
     shot(page, "ui-8-answer-from-upload.png")
 
 
+def test_an_upload_labelled_secret_is_not_shown_to_someone_outside_its_group(page, server, tmp_path):
+    """The admin labels an upload 대외비 for 감사담당관; the chat's user (no accounts: this machine's user, no groups)
+    does not get it, and the refusal is the ordinary one."""
+    doc = tmp_path / "감사 결과.txt"
+    doc.write_text("정보시스템 감사 결과\n\n서버실 출입 기록 누락이 17건 확인되었다.\n", encoding="utf-8")
+    page.get_by_role("tab", name="문서 관리").click()
+    page.locator("#upload-files input[type=file]").set_input_files([str(doc)])
+    page.wait_for_function("() => document.querySelector('#upload-files').innerText.includes('감사 결과')",
+                           timeout=30_000)
+    page.get_by_role("radio", name=re.compile("대외비")).check()
+    page.locator("#upload-groups textarea, #upload-groups input").first.fill("감사담당관")
+    page.click("#upload-index")
+    page.wait_for_function("() => document.querySelector('#upload-result').innerText.includes('감사_결과.txt')",
+                           timeout=120_000)
+    result = page.locator("#upload-result").inner_text()
+    assert "등급 대외비 (그룹 감사담당관)" in result and "실패 0건" in result, result
+    page.get_by_role("tab", name="질문하기").click()
+    type_question(page, "서버실 출입 기록 누락은 몇 건이야?")
+    page.locator("#question textarea").press("Enter")
+    wait_answer(page, 1)
+    chat = page.locator("#chat").inner_text()
+    assert "17건" not in chat.split("서버실 출입 기록 누락은 몇 건이야?")[-1] and "감사_결과" not in chat, chat[-400:]
+
+
 def test_logs_hold_no_raw_value_and_record_choices_and_feedback(server):
     """Runs after the scenarios above (file order): everything on disk under the data_dir is free of the number."""
     records = audit_records(server)
@@ -328,8 +352,8 @@ def test_logs_hold_no_raw_value_and_record_choices_and_feedback(server):
     assert len(masked) == 1 and masked[0]["finding_types"] == ["RRN"] and masked[0]["cited_sources"]
     assert "[주민등록번호]" in masked[0]["question_masked"]
     plain = [r for r in asks if not r["sent_masked"] and not r["acknowledged_warning"]]
-    # the ordinary question, the evidence-preview question and the uploaded-document question
-    assert len(plain) == 3 and all(r["finding_types"] == [] for r in plain)
+    # the ordinary question, the evidence-preview question, the uploaded-document question and the 대외비 one
+    assert len(plain) == 4 and all(r["finding_types"] == [] for r in plain)
     ack = [r for r in asks if r["acknowledged_warning"]]
     assert len(ack) == 1 and ack[0]["finding_types"] == ["CONFIDENTIAL"]
 

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from index.access import DEFAULT_LEVEL, LEVELS
 from rag import guard
 from rag.answer import Turn, display_source
 from rag.audit import AuditLog
@@ -451,7 +452,7 @@ def build_app(cfg: Config, assistant):
         return upload_result_html(T, rows, T["pii_preview"], cols=("upload_col_file", "pii_col_result",
                                                                    "pii_col_types"))
 
-    def upload_and_index(files, policy, request: gr.Request, progress=gr.Progress()):
+    def upload_and_index(files, policy, level, groups, request: gr.Request, progress=gr.Progress()):
         from index.pii import POLICIES
         from index.store import IndexError_
         from rag.models import embedder_path
@@ -460,6 +461,13 @@ def build_app(cfg: Config, assistant):
             return upload_result_html(T, [], T["admin_only"])
         if not files:
             return upload_result_html(T, [], T["upload_none"])
+        from index.access import AccessFileError, make_label
+        try:
+            label = make_label(level, groups or "")
+        except AccessFileError as e:
+            return upload_result_html(T, [], T["upload_failed"].format(reason=str(e)))
+        if label.level == LEVELS[-1] and not label.groups:       # the secret level and no group: nobody could see it
+            return upload_result_html(T, [], T["secret_needs_groups"])
         paths = [getattr(f, "name", f) for f in files]
         progress(0, desc=T["stage_copy"])
         saved, rejected = save_uploads(paths, uploads_dir, max_upload, suffixes, T)
@@ -478,7 +486,7 @@ def build_app(cfg: Config, assistant):
             emb_path = embedder_path(cfg)
             report = index_files(cfg, [p for _, p in saved], embedder, emb_path, progress=on_progress,
                                  max_bytes=min(max_upload, int(cfg.max_file_mb * 2**20)),
-                                 screen=pii_screen(policy if policy in POLICIES else cfg.document_pii))
+                                 screen=pii_screen(policy if policy in POLICIES else cfg.document_pii), label=label)
         except IndexError_ as e:
             busy = "lock" in str(e)
             reason = T["upload_busy"] if busy else T["upload_failed"].format(reason=str(e).split("\n")[0])
@@ -491,7 +499,9 @@ def build_app(cfg: Config, assistant):
 
         def pii_note(src: str) -> str:
             found = report.pii.get(src)
-            return T[f"pii_done_{report.pii_policy}"].format(types=screen.describe(found)) if found else ""
+            access = T["label_note"].format(level=label.level, groups=", ".join(label.groups) or "-")
+            return access + (" · " + T[f"pii_done_{report.pii_policy}"].format(types=screen.describe(found))
+                             if found else "")
 
         rows = ([(name_of.get(s, Path(s).name), T["upload_added"], pii_note(s)) for s in report.added]
                 + [(name_of.get(s, Path(s).name), T["upload_changed"], pii_note(s)) for s in report.changed]
@@ -540,7 +550,7 @@ def build_app(cfg: Config, assistant):
                         fb_down = gr.Button(T["feedback_down"], elem_id="fb-down", size="md",
                                             icon=ICONS / "thumb-down.svg")
                 fb_status = gr.Markdown(elem_id="fb-status")
-            with gr.Tab(T["tab_admin"], elem_id="tab-admin"):
+            with gr.Tab(T["tab_admin"], elem_id="tab-admin") as admin_tab:
                 gr.Markdown(esc(T["admin_intro"]))
                 files = gr.File(label=T["upload_label"], file_count="multiple", file_types=suffixes,
                                 elem_id="upload-files")
@@ -550,6 +560,12 @@ def build_app(cfg: Config, assistant):
                 pii_policy = gr.Radio([(T["pii_choice_mask"], "mask"), (T["pii_choice_flag"], "flag"),
                                        (T["pii_choice_refuse"], "refuse")], value=cfg.document_pii,
                                       label=T["pii_choice_label"], elem_id="upload-pii")
+                with gr.Row():
+                    level = gr.Radio(list(zip((T["level_public"], T["level_internal"], T["level_secret"]),
+                                              LEVELS)), value=DEFAULT_LEVEL, label=T["level_label"],
+                                     elem_id="upload-level")
+                    groups = gr.Textbox(label=T["groups_label"], placeholder=T["groups_placeholder"],
+                                        elem_id="upload-groups")
                 index_btn = gr.Button(T["upload_button"], elem_id="upload-index", variant="primary")
                 upload_result = gr.HTML(elem_id="upload-result")
 
@@ -599,7 +615,13 @@ def build_app(cfg: Config, assistant):
             None, js=FOCUS_QUESTION_JS, **private)
         chat.clear(new_chat, None, reset_out, cancels=answering, **private)      # the chat's own trash icon
         files.change(preview_pii, files, pii_preview, **private)
-        index_btn.click(upload_and_index, [files, pii_policy], upload_result, **private)
+        index_btn.click(upload_and_index, [files, pii_policy, level, groups], upload_result, **private)
+
+        def show_admin(request: gr.Request):
+            """The document tab only for admins (the handlers refuse anyone else as well)."""
+            return gr.Tab(visible=viewer_for(request).admin)
+
+        app.load(show_admin, None, admin_tab, **private)
     return app
 
 
