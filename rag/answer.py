@@ -264,7 +264,7 @@ class Assistant:
         t1 = time.perf_counter()
         own, pairs = self.retriever.query_terms(query)    # the one kiwipiepy pass over the question
         q_terms = own + expand.alias_terms(pairs)
-        hits = self.retriever.search(query, self.cfg.top_k, q_terms, viewer)
+        hits, found = self.retriever.search_many([query], self.cfg.top_k, [q_terms], viewer)[0]
         ev = self.evidence(query, hits, evidence_chars, own, pairs)
         timings["retrieval_ms"] = (time.perf_counter() - t1) * 1000
         yield Event("evidence", ev)
@@ -332,7 +332,7 @@ class Assistant:
                                    extractive=extractive,
                                    unverified_reason=(verdict.reason if verdict and not verdict.verified else ""),
                                    draft=draft_text, user=viewer.name,
-                                   withheld=self.retriever.withheld(q_terms, viewer)))
+                                   withheld=found["withheld"]))
 
     # ------------------------------------------------------------------ answer strategies
     def route(self, question: str, main: str, open_style: str) -> tuple[str, str | None]:

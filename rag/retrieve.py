@@ -80,14 +80,6 @@ class Retriever:
         terms, pairs = self.query_terms(query)
         return terms + expand.alias_terms(pairs)
 
-    def withheld(self, q_terms: list[str], viewer: Viewer) -> int:
-        """How many chunks matching the query's terms this viewer may not see: a count for the audit log, never
-        shown to the viewer (it would reveal that such documents exist)."""
-        allowed = self.allowed(viewer)
-        if allowed is None or self.fusion == "dense":
-            return 0
-        return int(((bm25_scores(self.index, q_terms) > 0) & ~allowed).sum())
-
     def dense_search(self, qvec: np.ndarray, k: int, allowed: np.ndarray | None = None
                      ) -> tuple[np.ndarray, np.ndarray]:
         """Top-k by the dense index; with `allowed`, FAISS itself skips the other chunks (an IDSelectorBitmap in the
@@ -115,7 +107,9 @@ class Retriever:
 
     def search_many(self, queries: list[str], k: int = 8, terms: list[list[str]] | None = None,
                     viewer: Viewer = LOCAL) -> list[tuple[list[Hit], dict]]:
-        """Queries in one batch (the embedder runs once); returns hits and timings per query."""
+        """Queries in one batch (the embedder runs once); returns hits and, per query, "retrieval_ms" and
+        "withheld" (how many chunks matching its terms the viewer may not see: for the audit log only, never shown
+        to the viewer, since it would reveal that such documents exist)."""
         t0 = time.perf_counter()
         qvecs = (embed_queries(self.embedder, queries) if self.fusion != "bm25" and queries
                  else np.zeros((len(queries), 1), np.float32))
@@ -123,8 +117,10 @@ class Retriever:
         out = []
         for i, (q, v) in enumerate(zip(queries, qvecs)):
             t1 = time.perf_counter()
-            hits = self._fuse(self.bm25_terms(q) if terms is None else terms[i], v, k, viewer)
-            out.append((hits, {"retrieval_ms": (t_embed + time.perf_counter() - t1) * 1000}))
+            info = {"withheld": 0}
+            hits = self._fuse(self.bm25_terms(q) if terms is None else terms[i], v, k, viewer, info)
+            info["retrieval_ms"] = (t_embed + time.perf_counter() - t1) * 1000
+            out.append((hits, info))
         return out
 
     def _per_document(self, cand: np.ndarray, fused: np.ndarray) -> np.ndarray:
@@ -136,7 +132,8 @@ class Retriever:
         agg = {src: sum(sorted(v, reverse=True)[:self.doc_top]) for src, v in best.items()}
         return _minmax(np.array([agg[src] for src in sources], dtype=np.float64))
 
-    def _fuse(self, q_terms: list[str], qvec: np.ndarray, k: int, viewer: Viewer = LOCAL) -> list[Hit]:
+    def _fuse(self, q_terms: list[str], qvec: np.ndarray, k: int, viewer: Viewer = LOCAL,
+              info: dict | None = None) -> list[Hit]:
         """Only chunks the viewer may see are candidates: forbidden ones score nothing in BM25 and are skipped by
         FAISS, before any ranking or top-k (rag/access.py)."""
         n = len(self.index.chunks)
@@ -145,6 +142,8 @@ class Retriever:
         allowed = self.allowed(viewer)
         bm_all = bm25_scores(self.index, q_terms) if self.fusion != "dense" else None
         if bm_all is not None and allowed is not None:
+            if info is not None:                  # the same cost for every question of this viewer
+                info["withheld"] = int(((bm_all > 0) & ~allowed).sum())
             bm_all = np.where(allowed, bm_all, 0.0).astype(np.float32)
         if self.fusion == "bm25":
             top = [i for i in _top(bm_all, k) if bm_all[i] > 0]
