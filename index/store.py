@@ -8,6 +8,7 @@ Layout of an index directory:
     gen-<n>/vectors.npy     normalized float32 embeddings, row i = chunk i (unchanged chunks are never re-embedded)
     gen-<n>/dense.faiss     inner-product FAISS index over vectors.npy (exact "flat" or approximate "hnsw")
     gen-<n>/bm25/           bm25s arrays
+    gen-<n>/bm25-tf.npz     term frequencies and chunk lengths beside them (BM25 within what a viewer may see)
 
 An update builds a complete new generation beside the live one and only then points CURRENT at it, so a crash or a
 kill at any moment leaves the previous index fully usable.
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index import korean
+from index import bm25, korean
 from index.chunking import chunk_document
 from index.embed import Progress, describe, embed_passages
 from index.access import AccessFileError, Label, label_of, read_rules
@@ -74,6 +75,7 @@ class Index:
     vectors: np.ndarray
     dense: object                    # faiss.Index
     bm25: object                     # bm25s.BM25
+    freq: bm25.Frequencies | None = None   # its term frequencies, for BM25 within what a viewer may see
 
     def __len__(self) -> int:
         return len(self.chunks)
@@ -188,12 +190,7 @@ def build_faiss(vectors: np.ndarray, kind: str):
 
 
 def build_bm25(terms: list[list[str]]):
-    import bm25s
-    bm = bm25s.BM25(k1=1.2, b=0.75)
-    if terms:
-        # an empty document would break nothing but gets a placeholder term so row i stays chunk i
-        bm.index([t if t else ["\u2205"] for t in terms], show_progress=False)
-    return bm
+    return bm25.build(terms)
 
 
 def write_generation(index_dir: Path, manifest: dict, chunks: list[Chunk], terms: list[list[str]],
@@ -215,6 +212,11 @@ def write_generation(index_dir: Path, manifest: dict, chunks: list[Chunk], terms
     bm = build_bm25(terms)
     if terms:
         bm.save(str(tmp / "bm25"))
+        freq = bm25.frequencies(bm, terms)
+        with (tmp / "bm25-tf.npz").open("wb") as fh:
+            np.savez(fh, tf=freq.tf, doclen=freq.doclen)
+            fh.flush()
+            os.fsync(fh.fileno())
     _write_file(tmp / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
     _fsync_dir(tmp)
     gen = index_dir / f"gen-{n}"
@@ -262,7 +264,18 @@ def load_index(index_dir: Path, expected: dict | None = None) -> Index:
     bm = bm25s.BM25.load(str(gen / "bm25")) if (gen / "bm25").exists() else build_bm25([])
     if len(vectors) != len(chunks) or dense.ntotal != len(chunks):
         raise IndexError_(f"인덱스가 손상되었습니다 (청크 {len(chunks)}, 벡터 {len(vectors)}); 다시 만드세요 / corrupt index")
-    return Index(gen, manifest, chunks, terms, vectors, dense, bm)
+    return Index(gen, manifest, chunks, terms, vectors, dense, bm, _frequencies(gen, bm, terms))
+
+
+def _frequencies(gen: Path, bm, terms: list[list[str]]) -> bm25.Frequencies:
+    """The BM25 term frequencies saved with the generation; computed from the chunks' terms for generations written
+    before they were saved."""
+    if (gen / "bm25-tf.npz").exists():
+        with np.load(gen / "bm25-tf.npz") as z:
+            freq = bm25.Frequencies(z["tf"], z["doclen"])
+        if len(freq.tf) == len(bm.scores.get("indices", ())) and len(freq) == len(terms):
+            return freq
+    return bm25.frequencies(bm, terms)
 
 
 # ---------------------------------------------------------------------------------------------------- update

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from index import korean
+from index import bm25, korean
 from index.embed import embed_queries
 from index.store import Index
 from rag import expand
@@ -23,16 +23,20 @@ from rag.records import Hit
 FUSIONS = ("linear", "rrf", "bm25", "dense")
 
 
-def bm25_scores(index: Index, terms: list[str]) -> np.ndarray:
-    """BM25 score of every chunk for the query morphemes (unknown terms contribute nothing)."""
+def bm25_scores(index: Index, terms: list[str], part: bm25.Part | None = None) -> tuple[np.ndarray, int]:
+    """BM25 score of every chunk for the query morphemes (unknown terms contribute nothing), and how many chunks
+    holding a query term were withheld. With `part` (a viewer who may not see every chunk), BM25 is computed within
+    the permitted chunks — their own idf and average length — and every other chunk scores 0 (index/bm25.py)."""
     n = len(index.chunks)
     if not n:
-        return np.zeros(0, dtype=np.float32)
+        return np.zeros(0, dtype=np.float32), 0
     vocab = index.bm25.vocab_dict
     known = [t for t in terms if t in vocab]
     if not known:
-        return np.zeros(n, dtype=np.float32)
-    return np.asarray(index.bm25.get_scores(known), dtype=np.float32)
+        return np.zeros(n, dtype=np.float32), 0
+    if part is not None:
+        return bm25.scores_within(index.bm25, index.freq, [vocab[t] for t in known], part)
+    return np.asarray(index.bm25.get_scores(known), dtype=np.float32), 0
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:
@@ -62,14 +66,19 @@ class Retriever:
     # question in several chunks outranks a lone chunk that matches a little better
     doc_weight: float = 0.0
     doc_top: int = 3
-    _masks: dict = field(default_factory=dict, repr=False)     # viewer key -> permission mask (None: all permitted)
+    _parts: dict = field(default_factory=dict, repr=False)     # viewer key -> bm25.Part (None: all permitted)
+
+    def part(self, viewer: Viewer) -> bm25.Part | None:
+        """What this viewer may retrieve (a mask over the index, with its BM25 statistics); None when that is all."""
+        if viewer.key not in self._parts:
+            mask = permission_mask(self.index.chunks, viewer)
+            self._parts[viewer.key] = None if mask.all() else bm25.part(self.index.freq, mask)
+        return self._parts[viewer.key]
 
     def allowed(self, viewer: Viewer) -> np.ndarray | None:
         """The chunks this viewer may retrieve, as a mask over the index; None when that is all of them."""
-        if viewer.key not in self._masks:
-            mask = permission_mask(self.index.chunks, viewer)
-            self._masks[viewer.key] = None if mask.all() else mask
-        return self._masks[viewer.key]
+        p = self.part(viewer)
+        return None if p is None else p.allowed
 
     def query_terms(self, query: str) -> tuple[list[str], list]:
         """(the query's own morphemes, its abbreviation aliases as rag.expand.aliases gives them)."""
@@ -139,12 +148,13 @@ class Retriever:
         n = len(self.index.chunks)
         if not n:
             return []
-        allowed = self.allowed(viewer)
-        bm_all = bm25_scores(self.index, q_terms) if self.fusion != "dense" else None
-        if bm_all is not None and allowed is not None:
-            if info is not None:                  # the same cost for every question of this viewer
-                info["withheld"] = int(((bm_all > 0) & ~allowed).sum())
-            bm_all = np.where(allowed, bm_all, 0.0).astype(np.float32)
+        part = self.part(viewer)
+        allowed = None if part is None else part.allowed
+        bm_all = None
+        if self.fusion != "dense":
+            bm_all, withheld = bm25_scores(self.index, q_terms, part)
+            if info is not None:
+                info["withheld"] = withheld
         if self.fusion == "bm25":
             top = [i for i in _top(bm_all, k) if bm_all[i] > 0]
             return [Hit(self.index.chunks[i], float(bm_all[i]), {"bm25": r + 1}, {"bm25": float(bm_all[i])})

@@ -234,3 +234,63 @@ def test_json_api_requires_a_login_and_answers_as_that_user(site, base_cfg, monk
     lee = shown(replies["lee"])
     assert not leaked(lee) and SECRET_FILE not in lee and replies["lee"]["refused"], lee[:300]
     assert any(Path(c["source"]).name == SECRET_FILE for c in replies["kim"]["citations"]), replies["kim"]
+
+
+# ------------------------------------------------------------------------------------------- BM25 statistics
+
+def test_bm25_within_a_part_equals_bm25_of_that_part_alone():
+    """BM25 for a restricted viewer is BM25 over the permitted chunks only (their idf and average length); with
+    every chunk permitted it equals bm25s' own scores."""
+    import numpy as np
+    from index import bm25
+    rng = np.random.default_rng(7)
+    words = [f"w{i}" for i in range(40)]
+    terms = [list(rng.choice(words, size=int(rng.integers(0, 30)))) for _ in range(300)]
+    bm = bm25.build(terms)
+    freq = bm25.frequencies(bm, terms)
+    allowed = rng.random(len(terms)) < 0.5
+    rows = np.flatnonzero(allowed)
+    alone = bm25.build([terms[i] for i in rows])
+    for q in (["w1"], ["w2", "w3", "w2"], words[:10]):
+        ids = [bm.vocab_dict[t] for t in q]
+        full, withheld = bm25.scores_within(bm, freq, ids, bm25.part(freq, np.ones(len(terms), bool)))
+        assert withheld == 0
+        np.testing.assert_allclose(full, bm.get_scores(q), rtol=1e-5, atol=1e-6)
+        within, withheld = bm25.scores_within(bm, freq, ids, bm25.part(freq, allowed))
+        assert not within[~allowed].any()
+        np.testing.assert_allclose(within[rows], alone.get_scores([t for t in q if t in alone.vocab_dict]),
+                                   rtol=1e-5, atol=1e-6)
+        assert withheld == sum(1 for i in np.flatnonzero(~allowed) if set(q) & set(terms[i]))
+
+
+def test_a_forbidden_document_changes_no_score_or_rank_a_viewer_sees(tmp_path, base_cfg, embedder):
+    """The same question over an index with and without a 대외비 document that shares its words: a viewer outside the
+    group gets the same chunks with the same scores (BM25's idf and length statistics, the fused min-max, FAISS)."""
+    from index.access import make_label
+    from index.store import load_index, update_index
+    from rag.runtime import make_retriever, pii_screen
+    model, path = embedder
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "내부안내.txt").write_text(INTERNAL, encoding="utf-8")
+    (docs / "민원안내.txt").write_text(PUBLIC, encoding="utf-8")
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "주차_감사.txt").write_text("청사 주차장 민원 감사\n\n청사 주차장 이용 시간 민원이 평일 오전에 많았다.\n",
+                                      encoding="utf-8")
+    without = update_index(tmp_path / "a", [docs], model, path, screen=pii_screen("mask"))
+    assert without.ok
+    update_index(tmp_path / "b", [docs], model, path, screen=pii_screen("mask"))
+    assert update_index(tmp_path / "b", [secret], model, path, screen=pii_screen("mask"),
+                        label=make_label("대외비", ["감사담당관"])).ok
+    plain = make_retriever(base_cfg, load_index(tmp_path / "a"), model)
+    mixed = make_retriever(base_cfg, load_index(tmp_path / "b"), model)
+    assert len(mixed.index.chunks) > len(plain.index.chunks)
+    for q in ("청사 주차장 이용 시간", "평일 오전 민원", "주차장 감사"):
+        for viewer in (LEE, LOCAL, ANONYMOUS):
+            a, b = plain.search(q, 8, viewer=viewer), mixed.search(q, 8, viewer=viewer)
+            assert [h.chunk.id for h in a] == [h.chunk.id for h in b], (q, viewer)
+            for x, y in zip(a, b):
+                assert x.raw == pytest.approx(y.raw, rel=1e-5, abs=1e-6) and x.ranks == y.ranks
+                assert x.score == pytest.approx(y.score, rel=1e-5, abs=1e-6)
+    assert any(h.chunk.source.endswith("주차_감사.txt") for h in mixed.search("주차장 감사", 8, viewer=KIM))
