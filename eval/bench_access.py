@@ -88,7 +88,10 @@ def main(argv: list[str] | None = None) -> int:
              f"{len(secret)} files re-labelled 대외비 (감사담당관) in memory",
              f"forbidden chunks returned to the viewer without the group: {forbidden_seen} (must be 0)",
              "recall for the 50 % viewer counts gold sources it may not see as misses; the permitted viewer's recall "
-             "is the one to compare with today's"]
+             "is the one to compare with today's",
+             "the 50 % viewer's BM25 is computed within its permitted chunks (their own idf and average length, "
+             "index/bm25.py), so forbidden documents change none of its scores; \"today\" and the permitted viewer "
+             "use bm25s' precomputed scores"]
     heads = ["run", "p50 ms", "p95 ms", "p50 ÷ today", "p95 ÷ today", "recall@1", "recall@5"]
     md = "\n".join([f"# Access labels in retrieval: {ds.name}", "",
                     "Fused retrieval (BM25 ∥ FAISS, kiwipiepy and query embedding computed outside the timing), the "

@@ -57,36 +57,44 @@ def frequencies(bm, terms: list[list[str]]) -> Frequencies:
 
 @dataclass
 class Part:
-    """The statistics BM25 needs of the chunks one viewer may see."""
+    """The BM25 statistics of the chunks one viewer may see, computed once per kind of viewer."""
     allowed: np.ndarray  # bool per chunk
     n: int
-    avgdl: float
+    norm: np.ndarray     # float32 per chunk: k1·(1 − b + b·length / average permitted length); inf where forbidden
+    idf: np.ndarray      # float32 per term: idf over the permitted chunks
 
 
-def part(freq: Frequencies, allowed: np.ndarray) -> Part:
+def part(bm, freq: Frequencies, allowed: np.ndarray) -> Part:
     n = int(allowed.sum())
-    return Part(allowed, n, float(freq.doclen[allowed].mean()) if n else 1.0)
+    avgdl = float(freq.doclen[allowed].mean()) if n else 1.0
+    norm = (bm.k1 * ((1 - bm.b) + bm.b * freq.doclen / avgdl)).astype(np.float32)
+    norm[~allowed] = np.inf                                   # tf / (inf + tf) = 0: forbidden chunks score nothing
+    indptr, indices = np.asarray(bm.scores["indptr"], np.int64), bm.scores["indices"]
+    lengths = np.diff(indptr)
+    df = np.zeros(len(lengths), dtype=np.float64)
+    if len(indices):
+        starts = np.minimum(indptr[:-1], len(indices) - 1)
+        df = np.where(lengths > 0, np.add.reduceat(allowed[indices], starts, dtype=np.int64), 0).astype(np.float64)
+    idf = np.where(df > 0, np.log(1 + (n - df + 0.5) / (df + 0.5)), 0).astype(np.float32)
+    return Part(allowed, n, norm, idf)
 
 
 def scores_within(bm, freq: Frequencies, token_ids: list[int], p: Part) -> tuple[np.ndarray, int]:
     """BM25 of every chunk for the query's term ids (repeats count, as in bm25s), with idf and average length taken
     over the permitted chunks only; forbidden chunks score 0. Also returns how many forbidden chunks hold a query
-    term (for the audit log)."""
-    scores = np.zeros(len(freq), dtype=np.float32)
-    withheld = np.zeros(len(freq), dtype=bool)
-    if not p.n:
-        return scores, 0
+    term (for the audit log). All query terms' postings are gathered at once: a fixed number of numpy calls however
+    many terms the question has."""
+    n = len(freq)
     indptr, indices = bm.scores["indptr"], bm.scores["indices"]
-    for t in token_ids:
-        s, e = int(indptr[t]), int(indptr[t + 1])
-        rows = indices[s:e]
-        keep = p.allowed[rows]
-        withheld[rows[~keep]] = True
-        rows, tf = rows[keep], freq.tf[s:e][keep]
-        df = len(rows)
-        if not df:
-            continue
-        idf = np.float32(np.log(1 + (p.n - df + 0.5) / (df + 0.5)))
-        k = np.float32(bm.k1) * ((1 - np.float32(bm.b)) + np.float32(bm.b) * freq.doclen[rows] / np.float32(p.avgdl))
-        np.add.at(scores, rows, idf * (tf / (k + tf)))
-    return scores, int(withheld.sum())
+    ids = np.asarray(token_ids, dtype=np.int64)
+    starts = indptr[ids].astype(np.int64)
+    lengths = indptr[ids + 1].astype(np.int64) - starts
+    total = int(lengths.sum())
+    if not p.n or not total:
+        return np.zeros(n, dtype=np.float32), 0
+    # the posting positions of every query term, one after another
+    at = np.arange(total, dtype=np.int64) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    rows, tf = indices[at], freq.tf[at]
+    contrib = np.repeat(p.idf[ids], lengths) * (tf / (p.norm[rows] + tf))
+    withheld = len(np.unique(rows[~p.allowed[rows]]))
+    return np.bincount(rows, weights=contrib, minlength=n).astype(np.float32), withheld

@@ -24,6 +24,12 @@ def _masked(text: str | None) -> str | None:
     return None if text is None else guard.mask(text, guard.scan(text), min_severity="low")
 
 
+def cited_names(record: dict) -> list[str]:
+    """The file names an answer record cites, each once, in citation order."""
+    return list(dict.fromkeys(Path(str(c.get("source", ""))).name for c in record.get("cited_sources") or []
+                              if isinstance(c, dict)))
+
+
 class AuditLog:
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -75,6 +81,26 @@ class AuditLog:
         self._write({"id": uuid.uuid4().hex[:12], "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "kind": "feedback",
                      "answer_id": answer_id, "session": session, "rating": rating,
                      "comment_masked": _masked(comment or ""), "finding_types": sorted({f.type for f in findings})})
+
+    def answers(self, user: str | None = None, since: str | None = None) -> tuple[list[dict], list[int]]:
+        """The answer records, oldest first, of one user (None: everyone) on or after the day `since` (YYYY-MM-DD),
+        and the line numbers that could not be read (skipped, so one bad line never hides the rest)."""
+        rows, bad = [], []
+        if not self.path.is_file():
+            return rows, bad
+        with self.path.open(encoding="utf-8", errors="replace") as fh:
+            for n, line in enumerate(fh, 1):
+                try:
+                    r = json.loads(line)
+                except json.JSONDecodeError:
+                    bad.append(n)
+                    continue
+                if not isinstance(r, dict) or r.get("kind") != "ask" or (user and r.get("user") != user):
+                    continue
+                if since and str(r.get("time", ""))[:10] < since:
+                    continue
+                rows.append(r)
+        return rows, bad
 
     def record_warning(self, finding_types: list[str], choice: str, session: str | None = None) -> None:
         self._write({"id": uuid.uuid4().hex[:12], "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "kind": "warning",

@@ -10,7 +10,6 @@ import json
 import os
 import sys
 import threading
-from pathlib import Path
 
 from rag.config import Config, load_config
 from rag.jsonl import read_jsonl
@@ -195,30 +194,21 @@ def cmd_users(cfg: Config, args) -> int:
 def cmd_audit(cfg: Config, args) -> int:
     """The answers of the audit log (masked questions, cited documents, how many candidates access withheld)."""
     import datetime
+    from rag.audit import AuditLog, cited_names
     if args.since:
         try:
             datetime.date.fromisoformat(args.since)
         except ValueError:
             return _fail(f"--since {args.since!r}: YYYY-MM-DD 형식이어야 합니다 / expected YYYY-MM-DD")
     path = cfg.log_dir / "audit.jsonl"
-    rows = []
-    if path.is_file():
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            try:
-                r = json.loads(line)
-            except json.JSONDecodeError:
-                _err(f"{path}:{n}: 읽을 수 없는 줄을 건너뜀 / skipped an unreadable line")
-                continue
-            if r.get("kind") != "ask" or (args.user and r.get("user") != args.user):
-                continue
-            if args.since and str(r.get("time", ""))[:10] < args.since:
-                continue
-            rows.append(r)
+    rows, bad = AuditLog(path).answers(args.user, args.since)
+    for n in bad:
+        _err(f"{path}:{n}: 읽을 수 없는 줄을 건너뜀 / skipped an unreadable line")
     for r in rows:
         if args.json:
             _out(r)
         else:
-            cited = ", ".join(dict.fromkeys(Path(c["source"]).name for c in r.get("cited_sources") or [])) or "-"
+            cited = ", ".join(cited_names(r)) or "-"
             print(f"{r.get('time')}  {r.get('user') or '-'}  {r.get('channel')}  "
                   f"{'거절' if r.get('refused') else '답변'}  인용: {cited}  권한으로 제외: "
                   f"{r.get('withheld_by_access', 0)}  {r.get('question_masked') or ''}")

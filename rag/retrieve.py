@@ -67,12 +67,13 @@ class Retriever:
     doc_weight: float = 0.0
     doc_top: int = 3
     _parts: dict = field(default_factory=dict, repr=False)     # viewer key -> bm25.Part (None: all permitted)
+    _selectors: dict = field(default_factory=dict, repr=False)  # id(mask) -> (mask, FAISS search parameters)
 
     def part(self, viewer: Viewer) -> bm25.Part | None:
         """What this viewer may retrieve (a mask over the index, with its BM25 statistics); None when that is all."""
         if viewer.key not in self._parts:
             mask = permission_mask(self.index.chunks, viewer)
-            self._parts[viewer.key] = None if mask.all() else bm25.part(self.index.freq, mask)
+            self._parts[viewer.key] = None if mask.all() else bm25.part(self.index.bm25, self.index.freq, mask)
         return self._parts[viewer.key]
 
     def allowed(self, viewer: Viewer) -> np.ndarray | None:
@@ -89,6 +90,20 @@ class Retriever:
         terms, pairs = self.query_terms(query)
         return terms + expand.alias_terms(pairs)
 
+    def _selector(self, allowed: np.ndarray):
+        """FAISS search parameters that skip every chunk `allowed` excludes (an IDSelectorBitmap), built once per
+        mask (the masks are cached per kind of viewer)."""
+        import faiss
+        key = id(allowed)
+        if key not in self._selectors or self._selectors[key][0] is not allowed:
+            bits = np.packbits(allowed, bitorder="little")
+            params = faiss.SearchParametersHNSW() if isinstance(self.index.dense, faiss.IndexHNSW) \
+                else faiss.SearchParameters()
+            params.sel = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bits))
+            params._bits = bits                         # the selector reads this buffer: keep it alive
+            self._selectors[key] = (allowed, params)
+        return self._selectors[key][1]
+
     def dense_search(self, qvec: np.ndarray, k: int, allowed: np.ndarray | None = None
                      ) -> tuple[np.ndarray, np.ndarray]:
         """Top-k by the dense index; with `allowed`, FAISS itself skips the other chunks (an IDSelectorBitmap in the
@@ -96,14 +111,7 @@ class Retriever:
         n = len(self.index.chunks)
         if not n or (allowed is not None and not allowed.any()):
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        params = None
-        if allowed is not None:
-            import faiss
-            bits = np.packbits(allowed, bitorder="little")
-            params = faiss.SearchParametersHNSW() if isinstance(self.index.dense, faiss.IndexHNSW) \
-                else faiss.SearchParameters()
-            params.sel = faiss.IDSelectorBitmap(n, faiss.swig_ptr(bits))
-            params._bits = bits                         # the selector reads this buffer: keep it alive
+        params = None if allowed is None else self._selector(allowed)
         scores, ids = self.index.dense.search(qvec.reshape(1, -1), min(k, n), params=params)
         keep = ids[0] >= 0
         return ids[0][keep].astype(np.int64), scores[0][keep]

@@ -253,10 +253,10 @@ def test_bm25_within_a_part_equals_bm25_of_that_part_alone():
     alone = bm25.build([terms[i] for i in rows])
     for q in (["w1"], ["w2", "w3", "w2"], words[:10]):
         ids = [bm.vocab_dict[t] for t in q]
-        full, withheld = bm25.scores_within(bm, freq, ids, bm25.part(freq, np.ones(len(terms), bool)))
+        full, withheld = bm25.scores_within(bm, freq, ids, bm25.part(bm, freq, np.ones(len(terms), bool)))
         assert withheld == 0
         np.testing.assert_allclose(full, bm.get_scores(q), rtol=1e-5, atol=1e-6)
-        within, withheld = bm25.scores_within(bm, freq, ids, bm25.part(freq, allowed))
+        within, withheld = bm25.scores_within(bm, freq, ids, bm25.part(bm, freq, allowed))
         assert not within[~allowed].any()
         np.testing.assert_allclose(within[rows], alone.get_scores([t for t in q if t in alone.vocab_dict]),
                                    rtol=1e-5, atol=1e-6)

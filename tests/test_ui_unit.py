@@ -12,13 +12,14 @@ from rag import guard  # noqa: E402
 from rag.config import PROJECT_ROOT, load_config  # noqa: E402
 from rag.prompting import load_prompts  # noqa: E402
 from rag.records import Answer, Citation  # noqa: E402
+from ui import admin  # noqa: E402
 from ui import app as ui  # noqa: E402
 
 T = ui.load_texts()
 
 
 def test_texts_load_and_every_key_used_in_app_exists():
-    src = Path(ui.__file__).read_text(encoding="utf-8")
+    src = "".join(Path(m.__file__).read_text(encoding="utf-8") for m in (ui, admin))
     used = set(re.findall(r"""T\[["'](\w+)["']\]""", src)) | set(re.findall(r"""texts\[["'](\w+)["']\]""", src))
     used |= {"upload_bad_type", "upload_too_big", "upload_unreadable"}
     assert used, "no text keys found in ui/app.py"
@@ -153,3 +154,43 @@ def test_build_app_with_real_prompts(tmp_path):
     assert {"question", "send", "warning", "mask-send", "send-anyway", "edit", "ai-notice", "chat",
             "new-chat", "fb-up", "fb-down", "fb-comment", "upload-files", "upload-index"} <= ids
     assert app.analytics_enabled is False
+
+
+def test_user_tab_rules(tmp_path):
+    """The browser's user management: the first account must be an admin (else nobody could manage the others in
+    the browser), an admin cannot delete the account they are signed in with nor the last admin; errors name the
+    reason and never the password."""
+    from rag import users
+    from rag.access import LOCAL
+    cfg = load_config(env={}, data_dir=tmp_path)
+    assert admin.user_action(cfg, T, LOCAL, "add", "kim", "pw-123456789", "감사담당관", False) == T["user_first_admin"]
+    assert not users.any_users(tmp_path)
+    assert admin.user_action(cfg, T, LOCAL, "add", "park", "pw-123456789", "", True) == \
+        T["user_added_first"].format(name="park")
+    park = users.get(tmp_path, "park").viewer()
+    assert admin.user_action(cfg, T, park, "add", "kim", "pw-123456789", "감사담당관", False) == \
+        T["user_added"].format(name="kim")
+    assert admin.user_action(cfg, T, park, "remove", "park", "", "", False) == T["user_not_self"]
+    assert admin.user_action(cfg, T, LOCAL, "remove", "park", "", "", False) == T["user_last_admin"]
+    short = admin.user_action(cfg, T, park, "passwd", "kim", "short", "", False)
+    assert short.startswith(T["user_error"].split("{")[0]) and "short" not in short
+    assert admin.user_action(cfg, T, park, "remove", "kim", "", "", False) == T["user_removed"].format(name="kim")
+    assert [u.name for u in users.list_users(tmp_path)] == ["park"]
+    html = admin.users_html(cfg, T)
+    assert "park" in html and "pw-123456789" not in html
+
+
+def test_audit_view_lists_answers_newest_first_and_skips_bad_lines(tmp_path):
+    from rag.audit import AuditLog
+    log = AuditLog(tmp_path / "audit.jsonl")
+    for user, source in (("kim", "/docs/감사.txt"), ("lee", "/docs/교통.txt")):
+        ans = Answer(question="질문", text="답", citations=[Citation(1, source, None, "")], refused=False, user=user)
+        log.record_answer("질문", [], ans, masked=False)
+    with log.path.open("a", encoding="utf-8") as fh:
+        fh.write("{not json\n")
+    html = admin.audit_html(log, T)
+    assert html.index("lee") < html.index("kim") and "교통.txt" in html and "/docs/" not in html
+    assert T["audit_bad_lines"].format(n=1) in html
+    only = admin.audit_html(log, T, "kim")
+    assert "감사.txt" in only and "교통.txt" not in only
+    assert T["audit_bad_since"].format(since="어제") in admin.audit_html(log, T, "", "어제")

@@ -14,7 +14,6 @@ Every user-facing string is in ui/texts.toml.
 from __future__ import annotations
 
 import dataclasses
-import html
 import logging
 import os
 import re
@@ -33,6 +32,8 @@ from rag.answer import Turn, display_source
 from rag.audit import AuditLog
 from rag.config import Config
 from rag.records import Answer, Citation, Finding, answer_json
+from ui import admin
+from ui.html import esc, table_html
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +71,10 @@ CSS = """
 #chat .citations .quote { margin: 2px 0 4px 0; color: #1f2937; }
 #chat .evidence-preview { border-left: 3px solid #6b7280; padding: 2px 8px; margin: 4px 0; color: #374151;
                           font-size: 0.92em; }
-#upload-result { color: var(--body-text-color); }
-#upload-result table { border-collapse: collapse; margin-top: 6px; }
-#upload-result th, #upload-result td { border: 1px solid #d1d5db; padding: 4px 10px; text-align: left; }
+#upload-result, #users-table, #audit-table { color: var(--body-text-color); }
+#upload-result table, #users-table table, #audit-table table { border-collapse: collapse; margin-top: 6px; }
+#upload-result th, #upload-result td, #users-table th, #users-table td, #audit-table th, #audit-table td {
+    border: 1px solid #d1d5db; padding: 4px 10px; text-align: left; }
 """
 
 PAGE_JS = "() => { document.documentElement.lang = 'ko'; }"       # screen readers read the page as Korean
@@ -91,10 +93,6 @@ def load_texts(path: Path = TEXTS_PATH) -> dict[str, str]:
 
 
 # ------------------------------------------------------------------------------------------------ pure helpers
-
-def esc(text: str) -> str:
-    return html.escape(text or "", quote=True)
-
 
 def _one_line(text: str) -> str:
     """Escaped, blank lines removed, newlines as <br>: keeps an HTML block intact inside the chat's Markdown."""
@@ -256,10 +254,7 @@ def save_uploads(files: Iterable[str | Path], uploads_dir: Path, max_bytes: int,
 
 def upload_result_html(texts: dict, rows: list[tuple[str, str, str]], summary: str,
                        cols: tuple[str, str, str] = ("upload_col_file", "upload_col_result", "upload_col_reason")) -> str:
-    head = "".join(f"<th scope=\"col\">{esc(texts[k])}</th>" for k in cols)
-    body = "".join(f"<tr><td>{esc(a)}</td><td>{esc(b)}</td><td>{esc(c)}</td></tr>" for a, b, c in rows)
-    return (f"<div role=\"status\"><p>{esc(summary)}</p>"
-            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
+    return table_html(summary, [texts[k] for k in cols], rows)
 
 
 # ------------------------------------------------------------------------------------------------ the app
@@ -550,7 +545,7 @@ def build_app(cfg: Config, assistant):
                         fb_down = gr.Button(T["feedback_down"], elem_id="fb-down", size="md",
                                             icon=ICONS / "thumb-down.svg")
                 fb_status = gr.Markdown(elem_id="fb-status")
-            with gr.Tab(T["tab_admin"], elem_id="tab-admin") as admin_tab:
+            with gr.Tab(T["tab_admin"], elem_id="tab-admin", visible=False) as admin_tab:
                 gr.Markdown(esc(T["admin_intro"]))
                 files = gr.File(label=T["upload_label"], file_count="multiple", file_types=suffixes,
                                 elem_id="upload-files")
@@ -568,6 +563,7 @@ def build_app(cfg: Config, assistant):
                                         elem_id="upload-groups")
                 index_btn = gr.Button(T["upload_button"], elem_id="upload-index", variant="primary")
                 upload_result = gr.HTML(elem_id="upload-result")
+            admin_tabs = [admin_tab, *admin.build_tabs(cfg, T, audit, viewer_for)]
 
         panel = [warning, warning_text, warning_spans]
         private = {"api_visibility": "private"}
@@ -618,10 +614,12 @@ def build_app(cfg: Config, assistant):
         index_btn.click(upload_and_index, [files, pii_policy, level, groups], upload_result, **private)
 
         def show_admin(request: gr.Request):
-            """The document tab only for admins (the handlers refuse anyone else as well)."""
-            return gr.Tab(visible=viewer_for(request).admin)
+            """The document, user and audit tabs only for admins, hidden until this says so (the handlers refuse anyone
+            else as well)."""
+            visible = viewer_for(request).admin
+            return [gr.Tab(visible=visible) for _ in admin_tabs]
 
-        app.load(show_admin, None, admin_tab, **private)
+        app.load(show_admin, None, admin_tabs, **private)
     return app
 
 
@@ -632,12 +630,15 @@ def theme():
 def launch_options(cfg: Config, host: str | None = None, port: int | None = None) -> dict:
     """Everything passed to Blocks.launch: local only, no share link, no telemetry, nothing from the internet."""
     from rag import users
+    auth_message = None
     if users.any_users(cfg.data_dir):             # staff accounts: each request acts as its signed-in user
         def auth(name: str, password: str) -> bool:
             return users.verify(cfg.data_dir, name, password) is not None
+        auth_message = esc(load_texts()["login_message"])
     else:                                         # no accounts: one optional shared login, as before
         auth = (cfg.auth_user, cfg.auth_password) if cfg.auth_user and cfg.auth_password else None
     return dict(server_name=host or cfg.host, server_port=port or cfg.port, share=False, auth=auth,
+                auth_message=auth_message,
                 max_file_size=int(cfg.upload_max_mb * 2**20), footer_links=[], run_history=False, pwa=False,
                 mcp_server=False, ssr_mode=False, show_error=False, inbrowser=False, enable_monitoring=False,
                 blocked_paths=[str(Path(cfg.data_dir).resolve())], theme=theme(), css=CSS, js=PAGE_JS)
