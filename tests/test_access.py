@@ -294,3 +294,25 @@ def test_a_forbidden_document_changes_no_score_or_rank_a_viewer_sees(tmp_path, b
                 assert x.raw == pytest.approx(y.raw, rel=1e-5, abs=1e-6) and x.ranks == y.ranks
                 assert x.score == pytest.approx(y.score, rel=1e-5, abs=1e-6)
     assert any(h.chunk.source.endswith("주차_감사.txt") for h in mixed.search("주차장 감사", 8, viewer=KIM))
+
+
+def test_a_viewer_whose_permissions_match_nothing_gets_nothing(tmp_path, base_cfg, embedder):
+    """RAGFlow #11572's shape: when the access filter matches no chunk, retrieval returns nothing — not everything —
+    through every retriever and the batch path; the document's own group still finds it."""
+    from index.access import make_label
+    from index.store import load_index, update_index
+    from rag.runtime import make_retriever, pii_screen
+    model, path = embedder
+    (tmp_path / "감사").mkdir()
+    (tmp_path / "감사" / SECRET_FILE).write_text(SECRET, encoding="utf-8")
+    assert update_index(tmp_path / "idx", [tmp_path / "감사"], model, path, screen=pii_screen("mask"),
+                        label=make_label("대외비", ["감사담당관"])).ok
+    index = load_index(tmp_path / "idx")
+    nobody = Viewer("x", frozenset({"없는부서"}), True, False)
+    for fusion in ("linear", "rrf", "bm25", "dense"):
+        r = make_retriever(base_cfg, index, model, fusion)
+        for viewer in (LEE, LOCAL, ANONYMOUS, nobody):
+            assert r.search("서버실 출입 기록 누락", 8, viewer=viewer) == [], (fusion, viewer)
+            (hits, info), = r.search_many(["서버실 출입 기록 누락은 몇 건인가요"], 8, viewer=viewer)
+            assert hits == [] and "hits" not in info
+        assert r.search("서버실 출입 기록 누락", 8, viewer=KIM), fusion
