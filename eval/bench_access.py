@@ -10,7 +10,7 @@ On the dataset's own index, every other source document is re-labelled 대외비
   - permitted:  the re-labelled index, a viewer in that group (everything permitted again)
 Reports fused-retrieval time p50/p95 (kiwipiepy and the query embedding excluded: computed once, outside the
 timing), their ratios to today's, and source-level recall@1/@5 for the permitted viewer against today's.
-Writes eval/reports/access-retrieval.{md,json}.
+Writes eval/reports/access-retrieval.{md,json} (KorQuAD; other datasets: access-retrieval-<dataset>.{md,json}).
 """
 from __future__ import annotations
 
@@ -103,10 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     st = stamp(cfg, index=index, index_dir=index_dir, dataset=ds, embedder_path=emb_path)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "access-retrieval.json").write_text(json.dumps({"kind": "access", "metrics": summary, "notes": notes,
+    name = "access-retrieval" + ("" if args.dataset == "korquad" else f"-{args.dataset}")
+    (out / f"{name}.json").write_text(json.dumps({"kind": "access", "metrics": summary, "notes": notes,
                                                            "stamp": st}, ensure_ascii=False, indent=1, default=str)
                                                + "\n", encoding="utf-8")
-    (out / "access-retrieval.md").write_text(md + "\n\n" + stamp_markdown(st) + "\n", encoding="utf-8")
+    (out / f"{name}.md").write_text(md + "\n\n" + stamp_markdown(st) + "\n", encoding="utf-8")
     print(md)
     return 1 if forbidden_seen else 0
 
