@@ -260,6 +260,42 @@ def test_evidence_preview_arrives_before_the_first_model_token(page, server):
     page.wait_for_function("() => document.querySelectorAll('#chat .ai-label').length === 0", timeout=10_000)
 
 
+def focused_id(pg) -> str:
+    return pg.evaluate("(() => { const a = document.activeElement; const b = a && a.closest('[id]'); "
+                       "return b ? b.id : ''; })()")
+
+
+def test_a_marking_alone_offers_only_edit_or_acknowledge_by_keyboard(page, server):
+    """A marking is not masked, so the panel offers 수정하기 and 그대로 보내기 only; sending moves the focus to
+    수정하기 (the safe choice first, 그대로 보내기 last); Enter on it sends nothing and returns to the question box;
+    then Tab reaches 그대로 보내기 and Enter sends it, recorded as acknowledged."""
+    prompt = "이 문서는 대외비입니다. 요약해줘"
+    before = len(audit_records(server))
+    type_question(page, prompt)
+    page.locator("#question textarea").press("Enter")
+    page.wait_for_selector("#warning", state="visible", timeout=20_000)
+    assert not page.locator("#mask-send").is_visible(), "가리고 보내기 offered with nothing to mask"
+    assert "가릴 개인정보는 없습니다" in page.locator("#warning").inner_text()
+    page.wait_for_function("() => document.activeElement && document.activeElement.closest('#edit')",
+                           timeout=10_000)
+    shot(page, "ui-5b-marking-warning-focus.png")
+    page.keyboard.press("Enter")                                   # 수정하기, by keyboard
+    page.wait_for_selector("#warning", state="hidden", timeout=10_000)
+    assert focused_id(page) == "question" and page.locator("#question textarea").input_value() == prompt
+    page.keyboard.press("Enter")                                   # the warning again, focus on 수정하기
+    page.wait_for_function("() => document.activeElement && document.activeElement.closest('#edit')",
+                           timeout=20_000)
+    page.keyboard.press("Tab")
+    assert focused_id(page) == "send-anyway"
+    page.keyboard.press("Enter")
+    wait_answer(page, 1)
+    asks = [r for r in audit_records(server)[before:] if r["kind"] == "ask"]
+    assert len(asks) == 1 and asks[0]["acknowledged_warning"] is True and asks[0]["sent_masked"] is False
+    assert "CONFIDENTIAL" in asks[0]["finding_types"]
+    page.click("#new-chat")
+    page.wait_for_function("() => document.querySelectorAll('#chat .ai-label').length === 0", timeout=10_000)
+
+
 def test_send_anyway_is_recorded_as_acknowledged(page, server):
     type_question(page, "[대외비] 답변을 보고서에 쓰기 전에 무엇을 확인해야 하나요?")
     page.wait_for_selector("#warning", state="visible", timeout=20_000)

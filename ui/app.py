@@ -79,6 +79,10 @@ CSS = """
 
 PAGE_JS = "() => { document.documentElement.lang = 'ko'; }"       # screen readers read the page as Korean
 FOCUS_QUESTION_JS = "() => { const t = document.querySelector('#question textarea'); if (t) { t.focus(); } }"
+# when a send opened the warning panel, focus moves to its safest choice (수정하기), so keyboard and screen-reader
+# users meet the panel first and 그대로 보내기 last, not nearest to the question box
+FOCUS_WARNING_JS = """() => { const w = document.querySelector('#warning'); const b = document.querySelector('#edit');
+  if (w && b && w.offsetParent !== null) { b.focus(); } }"""
 
 
 # ------------------------------------------------------------------------------------------------ texts
@@ -317,13 +321,20 @@ def build_app(cfg: Config, assistant):
 
     # --------------------------------------------------------------------------- warning panel
     def warning_view(text: str, findings: list[Finding]):
-        labels = ", ".join(guard.TYPE_LABELS.get(t, t) for t in guard.warned_types(findings))
+        """The panel, its text and spans, and whether 가리고 보내기 is offered: only when there is personal data to
+        mask (a marking or an injection alone leaves 수정하기 / 그대로 보내기)."""
+        warned = guard.warned_types(findings)
+        labels = ", ".join(guard.TYPE_LABELS.get(t, t) for t in warned)
+        can_mask = guard.maskable(findings)
+        help_text = T["warning_help"] if can_mask else T["warning_help_nothing_to_mask"]
+        if can_mask and any(t in guard.WARNING_TYPES for t in warned):
+            help_text += " " + T["warning_help_marking_stays"]
         body = (f"<div role=\"alert\"><p class=\"warning-title\">{esc(T['warning_title'])}</p>"
-                f"<p>{esc(T['warning_found'].format(types=labels))}</p><p>{esc(T['warning_help'])}</p></div>")
-        return gr.Column(visible=True), body, highlight_spans(text, findings)
+                f"<p>{esc(T['warning_found'].format(types=labels))}</p><p>{esc(help_text)}</p></div>")
+        return gr.Column(visible=True), body, highlight_spans(text, findings), gr.Button(visible=can_mask)
 
     def hidden_warning():
-        return gr.Column(visible=False), "", []
+        return gr.Column(visible=False), "", [], gr.Button()
 
     def live_scan(text: str):
         findings = guard.scan(text or "")
@@ -350,6 +361,8 @@ def build_app(cfg: Config, assistant):
             if choice == "edit" or not text:
                 return (*hidden_warning(), None, gr.skip())
             if choice == "mask":
+                if not guard.maskable(findings):         # nothing to mask: the user must edit or acknowledge
+                    return (*warning_view(text, findings), None, gr.skip())
                 sent = guard.mask(text, findings)
                 outgoing = {"text": sent, "shown": sent, "findings": findings, "masked": sent != text, "ack": False}
             else:
@@ -565,7 +578,7 @@ def build_app(cfg: Config, assistant):
                 upload_result = gr.HTML(elem_id="upload-result")
             admin_tabs = [admin_tab, *admin.build_tabs(cfg, T, audit, viewer_for)]
 
-        panel = [warning, warning_text, warning_spans]
+        panel = [warning, warning_text, warning_spans, mask_btn]
         private = {"api_visibility": "private"}
 
         def api_ask(question: str, request_id: str | None = None, request: gr.Request = None) -> dict:
@@ -599,8 +612,9 @@ def build_app(cfg: Config, assistant):
         answering = []                               # the streaming events, cancelled by 새 대화
         for trigger, fn in ((question.submit, check), (send_btn.click, check), (mask_btn.click, choose("mask")),
                             (anyway_btn.click, choose("send_anyway"))):
-            answering.append(trigger(fn, question, to_panel, show_progress="hidden", **private).then(
-                respond, [outgoing, sess], answer_out, **private))
+            checked = trigger(fn, question, to_panel, show_progress="hidden", **private)
+            answering.append(checked.then(respond, [outgoing, sess], answer_out, **private))
+            checked.then(None, js=FOCUS_WARNING_JS, **private)
         edit_btn.click(choose("edit"), question, to_panel, show_progress="hidden", **private).then(
             None, js=FOCUS_QUESTION_JS, **private)
         fb_up.click(feedback_last("up"), [sess, fb_comment], [fb_status, fb_comment], **private)

@@ -8,6 +8,7 @@ Pure Python (regular expressions + checksums), no models, a few milliseconds per
     has_blocking(findings) -> bool   anything at or above a severity
     guard_report(text) -> dict       all of the above as plain JSON-able data
     needs_warning / warned_types     the one rule for a warning before sending (CLI, browser, API)
+    maskable(findings)               is there personal data mask() would replace (markings never are)
     personal_types(findings)         personal data worth a warning in an answer (the output check)
 
 Modules by job: normalize (views), detectors (personal data, markings), injection, scan (resolve), masking,
@@ -51,12 +52,12 @@ from rag.guard.injection import is_injection
 from rag.guard.masking import mask
 from rag.guard.normalize import normalize
 from rag.guard.policy import (PLACEHOLDERS, SEVERITY_RANK, TYPE_LABELS, TYPES, WARN_ALWAYS, WARNING_TYPES, at_least,
-                              has_blocking, needs_warning, personal_types, warned_types,
+                              has_blocking, maskable, needs_warning, personal_types, warned_types,
                               warrants_warning)
 from rag.guard.scan import scan
 
 __all__ = ["brn_checksum_ok", "luhn_ok", "rrn_birth_valid", "rrn_checksum_ok", "PLACEHOLDERS", "SEVERITY_RANK", "TYPE_LABELS", "TYPES", "WARN_ALWAYS", "WARNING_TYPES", "at_least",
-           "guard_report", "has_blocking", "is_injection", "mask", "needs_warning", "normalize", "personal_types",
+           "guard_report", "has_blocking", "is_injection", "mask", "maskable", "needs_warning", "normalize", "personal_types",
            "scan", "warned_types", "warrants_warning"]
 
 

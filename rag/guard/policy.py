@@ -70,6 +70,12 @@ def warned_types(findings: list[Finding]) -> list[str]:
     return list(dict.fromkeys(f.type for f in findings if warrants_warning(f)))
 
 
+def maskable(findings: list[Finding]) -> bool:
+    """Is there anything mask() would replace (personal data at medium or above)? Markings and injections are
+    warned about but never masked, so a warning holding only those has nothing to mask."""
+    return bool(personal_types(findings))
+
+
 def personal_types(findings: list[Finding]) -> list[str]:
     """Personal-data types at medium or above (not markings or injection): what the output check reports."""
     return sorted({f.type for f in findings if f.severity != "low" and f.type not in WARNING_TYPES})
