@@ -27,6 +27,7 @@ from rag.records import Answer, Citation
 from rag.retrieve import Retriever
 
 _MARKER = quotes.MARKER
+QUESTION_MARGIN = 32          # tokens kept free beside a question (rewritten questions, template differences)
 _FOLLOWUP = re.compile(r"(^|\s)(그럼|그러면|그건|그것|그거|그게|그|이|해당|거기|저기|위|앞의|앞서|방금|그분|그 사람|이 사업|그 사업)"
                        r"(\s|$|은|는|을|를|이|가|에|의|도)")
 
@@ -197,6 +198,7 @@ class Assistant:
     generator: object
     prompts: Prompts = None
     _df: object = field(default=None, repr=False)
+    _budget: int | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.prompts is None:
@@ -210,6 +212,44 @@ class Assistant:
         style = self.cfg.open_strategy if self.cfg.answer_strategy == "choice" else self.cfg.answer_strategy
         list(self.generator.stream(static_messages(self.prompts, style) + [{"role": "user", "content": "안녕하세요"}],
                                    max_tokens=1))
+
+    # ------------------------------------------------------------------ limits
+    def question_budget(self) -> int | None:
+        """How many tokens a question may have so that its answer prompt fits the context window: n_ctx minus the
+        answer (max_tokens), the static prefix (system prompt with the quote rule, worked examples) and a full evidence
+        budget, all measured with the model's own template and tokenizer. The evidence is top_k passages of the
+        worked examples' own Korean text, evidence_chars plus one chunk long (the first sentence may overshoot the
+        budget), under 40-character file names. None when the generator has no local tokenizer (an external server:
+        it reports an overflow itself)."""
+        if self._budget is None:
+            tokens = getattr(self.generator, "prompt_tokens", None)
+            n_ctx = getattr(self.generator, "n_ctx", None)
+            if tokens is None or not n_ctx:
+                return None
+            text = " ".join(e["text"] for ex in self.prompts.examples for e in ex.evidence) or "서울시 정책 문서입니다."
+            k = max(self.cfg.top_k, 1)
+            per = (self.cfg.evidence_chars + 2 * self.cfg.chunk_tokens) // k + 1
+            text = (text * (per // max(len(text), 1) + 1))[:per]
+            filler = [Passage(i, "가" * 36 + ".hwpx", 999, "", text) for i in range(1, k + 1)]
+            used = len(tokens(build_messages(self.prompts, "", filler, "quote")))
+            self._budget = max(n_ctx - self.cfg.max_tokens - used - QUESTION_MARGIN, 0)
+        return self._budget
+
+    def question_tokens(self, question: str) -> int:
+        """The question's length in the model's tokens (UTF-8 bytes, an upper bound, without a local tokenizer)."""
+        llm = getattr(self.generator, "llm", None)
+        if llm is None:
+            return len(question.encode("utf-8"))
+        return len(llm.tokenize(question.encode("utf-8"), add_bos=False, special=False))
+
+    def too_long(self, question: str) -> tuple[int, int] | None:
+        """(the question's tokens, the budget) when it cannot fit the context window, else None. Cheap for ordinary
+        questions: a question with no more UTF-8 bytes than the budget has no more tokens either."""
+        budget = self.question_budget()
+        if budget is None or len(question.encode("utf-8")) <= budget:
+            return None
+        n = self.question_tokens(question)
+        return (n, budget) if n > budget else None
 
     # ------------------------------------------------------------------ steps
     def rewrite(self, question: str, history: list[Turn]) -> str | None:

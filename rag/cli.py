@@ -239,6 +239,14 @@ def cmd_ask(cfg: Config, args) -> int:
         question = guard.mask(row["question"], findings) if args.mask else row["question"]
         stream = not args.json and not args.batch
         answer, streamed = None, []
+        long = assistant.too_long(question)
+        if long:                                  # it cannot fit the context window: say so, send nothing
+            failed += 1
+            why = assistant.prompts.msg("question_too_long", tokens=long[0], limit=long[1])
+            if args.json:
+                _out({"id": row["id"], "error": why, "kind": "QuestionTooLong", "tokens": long[0], "limit": long[1]})
+            _err(f"오류 / error [{row['id'] or '-'}]: {why}")
+            continue
         try:
             for ev in assistant.stream(question, cancel=threading.Event(), viewer=viewer):
                 if ev.kind == "token":

@@ -28,7 +28,7 @@ MESSAGES = {
     "warn_truncated": {"max_tokens"}, "cli_withdrawn": set(), "cli_final": set(), "cli_refused": set(),
     "cli_generation_failed": {"reason"}, "quote_format": {"quote", "answer"}, "quote_none": set(),
     "choice_prefix": set(), "choice_answer": {"answer", "n"}, "extractive_answer": {"quote", "n"},
-    "warn_extractive": set(), "warn_citation_moved": {"n", "m"},
+    "warn_extractive": set(), "warn_citation_moved": {"n", "m"}, "question_too_long": {"tokens", "limit"},
 }
 
 

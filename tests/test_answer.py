@@ -305,3 +305,22 @@ def test_followup_fallback_puts_the_previous_subject_where_the_question_points_b
     assert carry_over("거기 예산은?", prev) == "서울 AI 허브 예산은?"
     assert carry_over("부위원장은?", [Turn("서울스마트도시위원회 위원장 이름이 뭐야?", "")]) == \
         "서울스마트도시위원회 위원장 부위원장은?"
+
+
+def test_the_question_budget_fits_the_context_window_and_a_long_paste_is_refused_before_the_model(seed_assistant):
+    """A question of exactly the budget, with the evidence a real question retrieves, fits n_ctx with room for the
+    answer; a 5,000-character paste is over it and is refused by `rag ask` with the reason, before any generation."""
+    a = seed_assistant
+    budget = a.question_budget()
+    assert budget and 200 < budget < a.generator.n_ctx
+    base = "AI 특위 구성결의안 운영위원회 심사 때 재적의원은 몇 명이었어? "
+    q = base * (budget // max(a.question_tokens(base), 1) + 2)
+    while a.question_tokens(q) > budget:
+        q = q[:-1]
+    assert a.too_long(q) is None and a.too_long(q + base * 3) is not None
+    hits = a.retriever.search(base, a.cfg.top_k)
+    ev = a.evidence(base, hits)
+    for style in ("free", "quote"):
+        prompt = a.generator.prompt_tokens(build_messages(a.prompts, q, ev.passages, style))
+        assert len(prompt) + a.cfg.max_tokens <= a.generator.n_ctx, (style, len(prompt))
+    assert a.too_long("서울시 인공지능 행정 서비스의 추진 경과를 정리한 긴 보고서 본문입니다. " * 130)
