@@ -45,6 +45,29 @@ def eval_home(cfg: Config) -> Path:
     return cfg.data_dir / "eval"
 
 
+def samples_corpus(cfg: Config) -> Path:
+    """samples/ and, when ../shared is there, the seed documents, as one corpus (samples/…, seed/…) in the eval
+    home: the chat's example questions must be answered from the samples with the seed documents indexed too. The
+    copies are refreshed when a file differs; the seed text stays outside the repository."""
+    import shutil
+    out = eval_home(cfg) / "samples-with-seed"
+    parts = {"samples": PROJECT_ROOT / "samples"} | ({"seed": SEOUL_CORPUS} if SEOUL_CORPUS.is_dir() else {})
+    for sub in ("samples", "seed"):
+        if sub not in parts:
+            shutil.rmtree(out / sub, ignore_errors=True)
+    for sub, src in parts.items():
+        want = {f.name: f for f in src.iterdir() if f.is_file()}
+        (out / sub).mkdir(parents=True, exist_ok=True)
+        for old in (out / sub).iterdir():
+            if old.name not in want:
+                old.unlink()
+        for name, f in want.items():
+            dst = out / sub / name
+            if not dst.is_file() or dst.read_bytes() != f.read_bytes():
+                shutil.copyfile(f, dst)
+    return out
+
+
 def _sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -81,6 +104,8 @@ def resolve_dataset(spec: str, kind: str, cfg: Config) -> Dataset:
     if (path.resolve().parent == DATASETS_DIR.resolve() and path.name.startswith("seoul_qa")
             and SEOUL_CORPUS.is_dir()):                 # seoul_qa, its held-out and added sets: the seed documents
         corpus = SEOUL_CORPUS
+    if path.resolve().parent == DATASETS_DIR.resolve() and path.name.startswith("samples_qa"):
+        corpus = samples_corpus(cfg)                    # the product's samples, beside the seed documents
     data = path.read_bytes()
     rows = read_jsonl(path, NEED[kind])
     if kind != "guard":

@@ -5,7 +5,8 @@ content morpheme the question does not already contain), one evidence sentence m
 numbers and at least `min_share` of its other new morphemes; that sentence, located in the passage text, is the
 claim's quote. A quote the model copied itself (the quote-first strategy) counts only when it is found verbatim in
 the passage after NFC and whitespace normalisation, and only when it in turn supports the claim. A negative claim
-("… 규정은 없습니다") counts only when its quote itself states a negative: otherwise it is a refusal in disguise.
+("… 규정은 없습니다") counts only when its quote itself states a negative: otherwise it is a refusal in disguise;
+and a positive claim about what its quote negates ("… 등록할 수 있습니다" on "… 등록되지 않으며") is contradicted.
 
 Nothing here trusts the model's markers: a claim's quote may come from another passage than the one it cited, and
 the citation is then corrected.
@@ -119,7 +120,9 @@ def new_content(claim: str, q_terms: set[str]) -> tuple[set[str], set[str], list
     """(names, other content morphemes, numbers) of a claim that the question does not already contain."""
     body = MARKER.sub("", claim)
     q = set(q_terms) | GENERIC
-    tagged = [(t, tag) for t, tag in korean.tagged_terms(body) if t not in q and not t[0].isdigit()]
+    # kiwipiepy keeps a sentence's full stop on a foreign word that ends it ("… TXT, MD." → "md."): not content
+    tagged = [(t.rstrip("."), tag) for t, tag in korean.tagged_terms(body)]
+    tagged = [(t, tag) for t, tag in tagged if t and t not in q and not t[0].isdigit()]
     names = {t for t, tag in tagged if tag in NAMES}
     words = {t for t, tag in tagged if tag not in NAMES}
     nums = numbers(body)
@@ -151,6 +154,20 @@ def sentence_support(names: set[str], words: set[str], nums: list[str], sentence
 
 def is_negative(text: str) -> bool:
     return bool(_NEGATIVE.search(MARKER.sub("", text)))
+
+
+# a word the quote negates: "등록되지 않", "읽을 수 없", "제출하지 못" → 등록, 읽을, 제출
+_NEGATED = re.compile(r"([가-힣]{2,}?)(?:하|되|할|될|하게|되게)?\s*(?:지\s*(?:않|못|말)|수\s*(?:없|가\s*없))")
+
+
+def contradicts(claim: str, quote: str) -> bool:
+    """A positive claim about what its quote negates ("네, … 등록할 수 있습니다" on "… 등록되지 않으며"): the words
+    match, the meaning is the opposite. Only a word the quote negates, used in the claim as a verb, counts."""
+    if is_negative(claim):
+        return False
+    body = MARKER.sub("", claim)
+    return any(re.search(re.escape(m.group(1)) + r"(?:하|되|할|될|한|된|합|됩|해|돼)", body)
+               for m in _NEGATED.finditer(quote))
 
 
 def _candidates(p: Passage) -> list[tuple[Span, str]]:
@@ -210,6 +227,8 @@ def verify(answer: str, passages: list[Passage], question: str, q_terms: set[str
             return Verdict(False, cs, per + [None] * (len(cs) - len(per)), "no_support")
         if is_negative(c.text) and not is_negative(q.text):
             return Verdict(False, cs, per + [None] * (len(cs) - len(per)), "negative_claim")
+        if contradicts(c.text, q.text):
+            return Verdict(False, cs, per + [None] * (len(cs) - len(per)), "contradicted")
         per.append(q)
     if not any(per):
         return Verdict(False, cs, per, "empty" if not cs else "no_support")

@@ -67,6 +67,27 @@ def test_a_negative_claim_needs_a_negative_source():
     assert not v.verified
 
 
+def test_a_positive_claim_on_what_its_quote_negates_is_contradicted():
+    ev = [Passage(1, "자주묻는질문.html", None, "", "암호가 걸린 HWP 문서는 내용을 읽을 수 없어 등록되지 않습니다.\n"
+                                                  "PDF 문서는 바로 등록됩니다.")]
+    v = verify("네, 암호가 걸린 HWP 문서도 등록할 수 있습니다[1].", "암호가 걸린 HWP 문서도 등록할 수 있나요?", ev)
+    assert not v.verified and v.reason == "contradicted"
+    assert verify("아니요, 암호가 걸린 HWP 문서는 등록되지 않습니다[1].", "암호가 걸린 HWP 문서도 등록할 수 있나요?",
+                  ev).verified
+    assert verify("PDF 문서는 바로 등록됩니다[1].", "PDF 문서도 등록돼?", ev).verified
+    # a negation of something else in the quote is no contradiction ("소수 의견 : 없음" beside the numbers)
+    ev = [Passage(1, "회의록.txt", None, "", "재적의원 13명, 출석위원 8명, 찬성 8명. 소수 의견의 요지 : 없음.")]
+    assert verify("출석한 위원은 8명입니다[1].", "출석위원은 몇 명이야?", ev).verified
+
+
+def test_a_list_of_foreign_words_ending_a_sentence_is_supported():
+    """kiwipiepy keeps the full stop on a foreign word ending a sentence ("MD." → "md."): not a new word."""
+    ev = [Passage(1, "자주묻는질문.html", None, "", "도우미가 읽을 수 있는 문서 형식은 HWP, HWPX, PDF, DOCX, HTML, TXT, MD입니다.")]
+    v = verify("HWP, HWPX, PDF, DOCX, HTML, TXT, MD[1].", "도우미가 읽을 수 있는 문서 형식은 무엇인가요?", ev)
+    assert v.verified, v.reason
+    assert not verify("HWP, PDF, XLSX[1].", "도우미가 읽을 수 있는 문서 형식은 무엇인가요?", ev).verified
+
+
 def test_a_wrong_marker_is_corrected_and_the_claim_split_keeps_dates_whole():
     cs = quotes.claims("회의는 2025. 4. 30.에 의결했습니다[2]. 담당은 디지털정책과입니다 [1].")
     assert [c.cited for c in cs] == [[2], [1]] and "2025. 4. 30." in cs[0].text
