@@ -289,11 +289,44 @@ def test_a_marking_alone_offers_only_edit_or_acknowledge_by_keyboard(page, serve
     assert focused_id(page) == "send-anyway"
     page.keyboard.press("Enter")
     wait_answer(page, 1)
-    asks = [r for r in audit_records(server)[before:] if r["kind"] == "ask"]
+    asks = [r for r in audit_records(server)[before:] if r["kind"] == "ask" and "요약해줘" in r["question_masked"]]
     assert len(asks) == 1 and asks[0]["acknowledged_warning"] is True and asks[0]["sent_masked"] is False
     assert "CONFIDENTIAL" in asks[0]["finding_types"]
     page.click("#new-chat")
     page.wait_for_function("() => document.querySelectorAll('#chat .ai-label').length === 0", timeout=10_000)
+
+
+def test_a_paste_longer_than_the_model_takes_is_explained_and_not_sent(browser, server):
+    """About 5,000 characters pasted (the clipboard and Ctrl+V, as a user does) and Enter: the box says why it cannot
+    be sent (the model's limit, computed from n_ctx, the static prefix and the evidence budget) and suggests a
+    document; nothing is sent. A short question afterwards clears the message."""
+    ctx = browser.new_context(viewport={"width": 1200, "height": 1000}, locale="ko-KR",
+                              permissions=["clipboard-read", "clipboard-write"])
+    page = ctx.new_page()
+    page.goto(server.url)
+    page.wait_for_selector("#ai-notice", timeout=60_000)
+    before = len(audit_records(server))
+    paste = "서울시 인공지능 행정 서비스의 추진 경과와 향후 계획을 정리한 긴 보고서 본문입니다. " * 110
+    assert len(paste) >= 5000
+    box = page.locator("#question textarea")
+    box.click()
+    page.evaluate("t => navigator.clipboard.writeText(t)", paste)
+    page.keyboard.press("Control+V")
+    assert len(box.input_value()) == len(paste)
+    box.press("Enter")
+    page.wait_for_function("() => document.querySelector('#question-limit').innerText.includes('너무 깁니다')",
+                           timeout=20_000)
+    note = page.locator("#question-limit").inner_text()
+    assert "토큰" in note and "문서" in note
+    shot(page, "ui-5c-too-long.png")
+    page.wait_for_timeout(1500)
+    assert page.locator("#chat .ai-label").count() == 0 and len(box.input_value()) == len(paste)
+    assert not [r for r in audit_records(server)[before:] if r["kind"] == "ask"], "a too-long question was sent"
+    box.fill("")
+    type_question(page, "도우미는 어떤 파일 형식을 읽나요")
+    page.wait_for_function("() => !document.querySelector('#question-limit').innerText.includes('너무 깁니다')",
+                           timeout=20_000)
+    ctx.close()
 
 
 def test_send_anyway_is_recorded_as_acknowledged(page, server):
@@ -382,7 +415,8 @@ def test_logs_hold_no_raw_value_and_record_choices_and_feedback(server):
             assert raw.encode() not in data, f"{f.relative_to(server.data)} contains a raw value"
 
     choices = [r["choice"] for r in records if r["kind"] == "warning"]
-    assert choices.count("edit") == 1 and choices.count("mask") == 1 and choices.count("send_anyway") == 1
+    # the RRN scenario's 수정하기 and 가리고 보내기, the marking scenario's 수정하기 and 그대로 보내기, and 그대로 보내기
+    assert choices.count("edit") == 2 and choices.count("mask") == 1 and choices.count("send_anyway") == 2
     asks = [r for r in records if r["kind"] == "ask"]
     masked = [r for r in asks if r["sent_masked"]]
     assert len(masked) == 1 and masked[0]["finding_types"] == ["RRN"] and masked[0]["cited_sources"]
@@ -391,7 +425,10 @@ def test_logs_hold_no_raw_value_and_record_choices_and_feedback(server):
     # the ordinary question, the evidence-preview question, the uploaded-document question and the 대외비 one
     assert len(plain) == 4 and all(r["finding_types"] == [] for r in plain)
     ack = [r for r in asks if r["acknowledged_warning"]]
-    assert len(ack) == 1 and ack[0]["finding_types"] == ["CONFIDENTIAL"]
+    # the marking scenario and the [대외비] scenario: both acknowledged, never "neither masked nor acknowledged"
+    assert len(ack) == 2 and all(r["finding_types"] == ["CONFIDENTIAL"] for r in ack)
+    warned = [r for r in asks if r["finding_types"]]
+    assert all(r["sent_masked"] or r["acknowledged_warning"] for r in warned), warned
 
     feedback = [r for r in records if r["kind"] == "feedback"]
     assert [r["rating"] for r in feedback] == ["up", "down"]

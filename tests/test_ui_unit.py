@@ -194,3 +194,31 @@ def test_audit_view_lists_answers_newest_first_and_skips_bad_lines(tmp_path):
     only = admin.audit_html(log, T, "kim")
     assert "감사.txt" in only and "교통.txt" not in only
     assert T["audit_bad_since"].format(since="어제") in admin.audit_html(log, T, "", "어제")
+
+
+def test_a11y_layer_has_no_korean_and_every_label_in_texts():
+    """ui/a11y.py (CSS and page JS for screen readers and contrast) carries no Korean: its words are texts.toml's
+    a11y_* keys, rendered into the page JS as ASCII (\\u escapes)."""
+    from ui import a11y
+    src = Path(a11y.__file__).read_text(encoding="utf-8")
+    assert not re.findall(r"[\uac00-\ud7a3]+", src), "Korean text in ui/a11y.py"
+    keys = set(a11y.NAMES.values()) | {k for k, _ in a11y.WORDS.values()} | set(a11y.LABELS)
+    assert not sorted(k for k in keys if k not in T), "ui/texts.toml lacks a11y keys"
+    js = a11y.page_js(T)
+    assert js.isascii() and a11y.labels(T)["labels"]["a11y_chat_log"] == T["a11y_chat_log"]
+    assert a11y.page_js() == js                          # read from ui/texts.toml by default
+    assert "a11y.CSS" not in ui.CSS and a11y.CSS in ui.CSS and a11y.page_js() in ui.PAGE_JS
+
+
+def test_a11y_button_colours_reach_aa_against_white_text():
+    from ui import a11y
+
+    def lum(hex_: str) -> float:
+        cs = [int(hex_[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in cs)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    for var in ("button-primary-background-fill", "button-primary-background-fill-hover",
+                "button-cancel-background-fill", "button-cancel-background-fill-hover"):
+        colour = re.search(rf"--{var}: (#[0-9a-f]{{6}});", a11y.CSS).group(1)
+        assert 1.05 / (lum(colour) + 0.05) >= 4.5, (var, colour)

@@ -32,7 +32,7 @@ from rag.answer import Turn, display_source
 from rag.audit import AuditLog
 from rag.config import Config
 from rag.records import Answer, Citation, Finding, answer_json
-from ui import admin
+from ui import a11y, admin
 from ui.html import esc, table_html
 
 log = logging.getLogger(__name__)
@@ -72,12 +72,15 @@ CSS = """
 #chat .evidence-preview { border-left: 3px solid #6b7280; padding: 2px 8px; margin: 4px 0; color: #374151;
                           font-size: 0.92em; }
 #upload-result, #users-table, #audit-table { color: var(--body-text-color); }
+#question-limit .too-long { border-left: 4px solid #b45309; background: #fffbeb; color: #78350f; padding: 6px 10px;
+                            border-radius: 6px; }
 #upload-result table, #users-table table, #audit-table table { border-collapse: collapse; margin-top: 6px; }
 #upload-result th, #upload-result td, #users-table th, #users-table td, #audit-table th, #audit-table td {
     border: 1px solid #d1d5db; padding: 4px 10px; text-align: left; }
-"""
+""" + a11y.CSS       # contrast, focus ring (ui/a11y.py)
 
-PAGE_JS = "() => { document.documentElement.lang = 'ko'; }"       # screen readers read the page as Korean
+# screen readers read the page as Korean; ui/a11y.py names Gradio's own controls in Korean (texts.toml a11y_*)
+PAGE_JS = "() => { document.documentElement.lang = 'ko'; " + a11y.page_js() + " }"
 FOCUS_QUESTION_JS = "() => { const t = document.querySelector('#question textarea'); if (t) { t.focus(); } }"
 # when a send opened the warning panel, focus moves to its safest choice (수정하기), so keyboard and screen-reader
 # users meet the panel first and 그대로 보내기 last, not nearest to the question box
@@ -337,19 +340,35 @@ def build_app(cfg: Config, assistant):
         return gr.Column(visible=False), "", [], gr.Button()
 
     def live_scan(text: str):
+        """As the user types: the warning panel, and why the question cannot be sent when it is too long."""
         findings = guard.scan(text or "")
-        return warning_view(text, findings) if guard.needs_warning(findings) else hidden_warning()
+        return (*(warning_view(text, findings) if guard.needs_warning(findings) else hidden_warning()),
+                length_note(text))
+
+    def length_note(text: str) -> str:
+        """The reason a question cannot be sent (longer than the model can take with its evidence), else ""."""
+        long = holder.assistant.too_long(text or "")
+        if not long:
+            return ""
+        tokens, limit = long
+        chars = int(len(text) * limit / max(tokens, 1)) // 100 * 100
+        return (f"<div role=\"status\" class=\"too-long\">"
+                f"{esc(T['question_too_long'].format(tokens=tokens, limit=limit, chars=chars))}</div>")
 
     def check(text: str):
-        """On Enter / 보내기: send directly when there is nothing to warn about, else show the panel."""
+        """On Enter / 보내기: nothing is sent when the question cannot fit; send directly when there is nothing to
+        warn about, else show the panel."""
         text = (text or "").strip()
         if not text:
-            return (*hidden_warning(), None, gr.skip())
+            return (*hidden_warning(), None, gr.skip(), "")
+        note = length_note(text)
+        if note:
+            return (*hidden_warning(), None, gr.skip(), note)
         findings = guard.scan(text)
         if guard.needs_warning(findings):
-            return (*warning_view(text, findings), None, gr.skip())
+            return (*warning_view(text, findings), None, gr.skip(), "")
         outgoing = {"text": text, "shown": text, "findings": findings, "masked": False, "ack": False}
-        return (*hidden_warning(), outgoing, "")
+        return (*hidden_warning(), outgoing, "", "")
 
     def choose(choice: str):
         def fn(text: str, request: gr.Request):
@@ -359,15 +378,18 @@ def build_app(cfg: Config, assistant):
             if types:
                 audit.record_warning(types, choice, session=session_id(request))
             if choice == "edit" or not text:
-                return (*hidden_warning(), None, gr.skip())
+                return (*hidden_warning(), None, gr.skip(), gr.skip())
+            note = length_note(text)
+            if note:
+                return (*hidden_warning(), None, gr.skip(), note)
             if choice == "mask":
                 if not guard.maskable(findings):         # nothing to mask: the user must edit or acknowledge
-                    return (*warning_view(text, findings), None, gr.skip())
+                    return (*warning_view(text, findings), None, gr.skip(), "")
                 sent = guard.mask(text, findings)
                 outgoing = {"text": sent, "shown": sent, "findings": findings, "masked": sent != text, "ack": False}
             else:
                 outgoing = {"text": text, "shown": text, "findings": findings, "masked": False, "ack": bool(types)}
-            return (*hidden_warning(), outgoing, "")
+            return (*hidden_warning(), outgoing, "", "")
         return fn
 
     # --------------------------------------------------------------------------- answering
@@ -434,7 +456,7 @@ def build_app(cfg: Config, assistant):
         return T["feedback_saved"], ""
 
     def new_chat():
-        return [], new_session(), None, "", "", *hidden_warning()
+        return [], new_session(), None, "", "", *hidden_warning(), ""
 
     # --------------------------------------------------------------------------- admin: upload and re-index
     def preview_pii(files, request: gr.Request):
@@ -550,6 +572,7 @@ def build_app(cfg: Config, assistant):
                                           elem_id="question", lines=1, max_lines=8, scale=8, autofocus=True)
                     send_btn = gr.Button(T["send"], elem_id="send", variant="primary", scale=1, min_width=100)
                     new_btn = gr.Button(T["new_chat"], elem_id="new-chat", scale=1, min_width=100)
+                limit_note = gr.HTML(elem_id="question-limit")
                 with gr.Row(elem_id="feedback"):
                     fb_comment = gr.Textbox(label=T["feedback_comment_label"], elem_id="fb-comment",
                                             placeholder=T["feedback_comment_placeholder"], scale=6)
@@ -594,6 +617,11 @@ def build_app(cfg: Config, assistant):
             audit.record_start(request_id, channel="api")
             findings = guard.scan(question or "")
             sent = guard.mask(question, findings) if guard.needs_warning(findings) else question
+            long = holder.assistant.too_long(sent or "")
+            if long:                                  # cannot fit the context window: refused before any work
+                audit.record_answer(question, findings, None, masked=sent != question, channel="api",
+                                    error="QuestionTooLong", request_id=request_id)
+                raise gr.Error(holder.assistant.prompts.msg("question_too_long", tokens=long[0], limit=long[1]))
             try:
                 answer = holder.assistant.ask(sent, viewer=viewer_for(request))
             except Exception as e:                    # the type only: messages may quote the question
@@ -605,10 +633,10 @@ def build_app(cfg: Config, assistant):
             return {**answer_json(answer, rid), "request_id": request_id}
 
         gr.api(api_ask, api_name="ask", concurrency_limit=None)
-        question.input(live_scan, question, panel, trigger_mode="always_last", show_progress="hidden",
+        question.input(live_scan, question, [*panel, limit_note], trigger_mode="always_last", show_progress="hidden",
                        **private)
         answer_out = [chat, sess, outgoing]
-        to_panel = [*panel, outgoing, question]
+        to_panel = [*panel, outgoing, question, limit_note]
         answering = []                               # the streaming events, cancelled by 새 대화
         for trigger, fn in ((question.submit, check), (send_btn.click, check), (mask_btn.click, choose("mask")),
                             (anyway_btn.click, choose("send_anyway"))):
@@ -620,7 +648,7 @@ def build_app(cfg: Config, assistant):
         fb_up.click(feedback_last("up"), [sess, fb_comment], [fb_status, fb_comment], **private)
         fb_down.click(feedback_last("down"), [sess, fb_comment], [fb_status, fb_comment], **private)
         chat.like(feedback_like, [sess, fb_comment], [fb_status, fb_comment], **private)
-        reset_out = [chat, sess, outgoing, question, fb_status, *panel]
+        reset_out = [chat, sess, outgoing, question, fb_status, *panel, limit_note]
         new_btn.click(new_chat, None, reset_out, cancels=answering, **private).then(
             None, js=FOCUS_QUESTION_JS, **private)
         chat.clear(new_chat, None, reset_out, cancels=answering, **private)      # the chat's own trash icon
