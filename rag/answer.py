@@ -246,7 +246,9 @@ class Assistant:
         """(the question's tokens, the budget) when it cannot fit the context window, else None. Cheap for ordinary
         questions: a question with no more UTF-8 bytes than the budget has no more tokens either."""
         budget = self.question_budget()
-        if budget is None or len(question.encode("utf-8")) <= budget:
+        # no budget at all (n_ctx cannot hold the prompt without a question) is a configuration fault, not this
+        # question's: the generator reports it
+        if not budget or len(question.encode("utf-8")) <= budget:
             return None
         n = self.question_tokens(question)
         return (n, budget) if n > budget else None
@@ -356,7 +358,7 @@ class Assistant:
             if truncated and not refused:
                 warnings.append(self.prompts.msg("warn_truncated", max_tokens=self.cfg.max_tokens))
             timings.setdefault("ttft_ms", (time.perf_counter() - t0) * 1000)
-            timings.update(queue_wait_ms=stats.queue_wait_ms, generate_ms=stats.total_ms,
+            timings.update(queue_wait_ms=stats.queue_wait_ms, generate_ms=stats.total_ms, cancelled=stats.cancelled,
                            prompt_tokens=stats.prompt_tokens, prefill_tokens=stats.prefill_tokens,
                            completion_tokens=stats.completion_tokens)
             if stats.choice_margin is not None:

@@ -173,6 +173,17 @@ def test_generation_failure_is_a_json_error_line_and_an_audit_record(cli_cfg):
     assert len(recs) == 1 and recs[0]["error"] and recs[0]["channel"] == "cli"
 
 
+def test_a_question_longer_than_the_model_takes_is_refused_with_the_reason(cli_cfg):
+    before = len(audit_records(cli_cfg))
+    long = "서울시 인공지능 행정 서비스의 추진 경과와 향후 계획을 정리한 긴 보고서 본문입니다. " * 110
+    out = rag(["--index", str(cli_cfg.index_dir), "ask", "--json", long], _env(cli_cfg))
+    assert out.returncode == 2, (out.returncode, out.stderr[-2000:])
+    assert "Traceback" not in out.stderr + out.stdout and "너무 깁니다" in out.stderr
+    j = json.loads(out.stdout.splitlines()[-1])
+    assert j["kind"] == "QuestionTooLong" and j["tokens"] > j["limit"] > 0
+    assert len(audit_records(cli_cfg)) == before                     # nothing was asked
+
+
 def test_answer_cut_at_max_tokens_is_marked(cli_cfg):
     out = rag(["--index", str(cli_cfg.index_dir), "ask", "--json", "도우미가 읽을 수 있는 문서 형식은 무엇인가요?"],
               _env(cli_cfg, RAG_MAX_TOKENS=4))

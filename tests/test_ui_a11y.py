@@ -20,15 +20,14 @@ Slow by nature (two LLM answers and one small upload on 2 cores): about 3 minute
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from types import SimpleNamespace
 
 import pytest
 
-from test_ui_browser import (ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, MODELS, ROOT, _gguf_present, free_port,
-                             type_question, wait_answer)
+from test_ui_browser import (ARTIFACTS, CHROMIUM, ROOT, chromium_browser, samples_site, serve_app, type_question,
+                             wait_answer)
 
 AXE = ROOT / "tests" / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -57,41 +56,18 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright pac
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not _gguf_present():
-        pytest.skip(f"the default GGUF is not provisioned in {MODELS} (run `rag doctor`)")
-    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-    from index.store import update_index
-    from rag.config import load_config
-    from rag.runtime import open_assistant, open_embedder, pii_screen
-    from ui.app import build_app, launch_options
-
-    data = tmp_path_factory.mktemp("ui-a11y")
-    cfg = load_config(env={}, data_dir=data, model_cache_dir=MODELS, evidence_chars=700, max_tokens=96)
-    embedder, emb_path = open_embedder(cfg)
-    report = update_index(cfg.resolved_index_dir, [ROOT / "samples"], embedder, emb_path,
-                          chunk_tokens=cfg.chunk_tokens, overlap=cfg.chunk_overlap_sentences,
-                          faiss_kind=cfg.faiss_kind, screen=pii_screen(cfg.document_pii))
-    assert len(report.added) == 4 and not report.errors, report.to_json()
-    assistant = open_assistant(cfg)
-    app = build_app(cfg, assistant)
-    app.queue(default_concurrency_limit=1)
-    port = free_port()
-    app.launch(prevent_thread_lock=True, quiet=True, **launch_options(cfg, "127.0.0.1", port))
+    cfg, assistant = samples_site(tmp_path_factory, "ui-a11y", max_tokens=96)
+    app, url = serve_app(cfg, assistant)
     try:
-        yield SimpleNamespace(url=f"http://127.0.0.1:{port}/", cfg=cfg, data=data)
+        yield SimpleNamespace(url=url, cfg=cfg, data=cfg.data_dir)
     finally:
         app.close()
 
 
 @pytest.fixture(scope="module")
 def browser():
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium_browser() as b:
+        yield b
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from test_ui_browser import (ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, MODELS, _gguf_present, free_port, shot,
-                             type_question, wait_answer)
+from test_ui_browser import (CHROMIUM, MODELS, _gguf_present, chromium_browser, serve_app, shot, type_question,
+                             wait_answer)
 
 pytestmark = [
     pytest.mark.skipif(not CHROMIUM.is_file(), reason="/usr/bin/chromium is not installed (apt-get install chromium)"),
@@ -41,7 +41,6 @@ def server(tmp_path_factory):
     from rag import users
     from rag.config import load_config
     from rag.runtime import open_assistant, open_embedder, pii_screen
-    from ui.app import build_app, launch_options
 
     base = tmp_path_factory.mktemp("ui-accounts")
     cfg = load_config(env={}, data_dir=base / "data", model_cache_dir=MODELS, evidence_chars=700, max_tokens=96)
@@ -58,25 +57,17 @@ def server(tmp_path_factory):
         rep = update_index(cfg.resolved_index_dir, [folder], embedder, emb_path, screen=pii_screen("mask"),
                            label=make_label("대외비", [group]))
         assert rep.ok and rep.added, rep.to_json()
-    app = build_app(cfg, open_assistant(cfg))
-    app.queue(default_concurrency_limit=1)
-    port = free_port()
-    app.launch(prevent_thread_lock=True, quiet=True, **launch_options(cfg, "127.0.0.1", port))
+    app, url = serve_app(cfg, open_assistant(cfg))
     try:
-        yield SimpleNamespace(url=f"http://127.0.0.1:{port}/", cfg=cfg, base=base)
+        yield SimpleNamespace(url=url, cfg=cfg, base=base)
     finally:
         app.close()
 
 
 @pytest.fixture(scope="module")
 def browser():
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium_browser() as b:
+        yield b
 
 
 def sign_in(browser, server, name: str, shot_name: str | None = None):
@@ -196,10 +187,12 @@ def test_admin_adds_an_account_labels_an_upload_and_reads_the_audit(browser, ser
     ctx, pg = sign_in(browser, server, "park")
     try:
         pg.get_by_role("tab", name="감사 기록").click()
+        # the tab shows everyone's records first; then the filter
+        pg.wait_for_function("() => document.querySelector('#audit-table').innerText.includes('lee')", timeout=30_000)
         pg.locator("#audit-user input, #audit-user textarea").first.fill("choi")
         pg.click("#audit-show")
-        pg.wait_for_function("() => document.querySelector('#audit-table').innerText.includes('감사_조치_계획.txt')",
-                             timeout=30_000)
+        pg.wait_for_function("""() => { const t = document.querySelector('#audit-table').innerText;
+                                return t.includes('감사_조치_계획.txt') && !t.includes('lee'); }""", timeout=30_000)
         table = pg.locator("#audit-table").inner_text()
         assert "choi" in table and "lee" not in table
         shot(pg, "ui-accounts-5-audit.png")

@@ -16,6 +16,7 @@ import os
 import re
 import socket
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -52,39 +53,38 @@ def free_port() -> int:
 
 # ------------------------------------------------------------------------------------------------ fixtures
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def samples_site(tmp_path_factory, name: str, **settings):
+    """(cfg, assistant) over a fresh index of samples/ in a temporary data directory; skips without the GGUF. A
+    smaller evidence budget and answer length than the defaults keep each answer within ~10-30 s on 2 cores."""
     if not _gguf_present():
         pytest.skip(f"the default GGUF is not provisioned in {MODELS} (run `rag doctor`)")
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     from index.store import update_index
     from rag.config import load_config
     from rag.runtime import open_assistant, open_embedder, pii_screen
-    from ui.app import build_app, launch_options
-
-    data = tmp_path_factory.mktemp("ui-data")
-    # a smaller evidence budget and answer length than the defaults keep each answer within ~10-30 s on 2 cores
-    cfg = load_config(env={}, data_dir=data, model_cache_dir=MODELS, evidence_chars=700, max_tokens=128)
+    data = tmp_path_factory.mktemp(name)
+    cfg = load_config(env={}, data_dir=data, model_cache_dir=MODELS, **({"evidence_chars": 700, "max_tokens": 128}
+                                                                       | settings))
     embedder, emb_path = open_embedder(cfg)
     report = update_index(cfg.resolved_index_dir, [ROOT / "samples"], embedder, emb_path,
                           chunk_tokens=cfg.chunk_tokens, overlap=cfg.chunk_overlap_sentences,
                           faiss_kind=cfg.faiss_kind, screen=pii_screen(cfg.document_pii))
     assert len(report.added) == 4 and not report.errors, report.to_json()
-    assistant = open_assistant(cfg)
+    return cfg, open_assistant(cfg)
+
+
+def serve_app(cfg, assistant, port: int | None = None):
+    """The real app served on 127.0.0.1 (as `rag serve` does): (app, url)."""
+    from ui.app import build_app, launch_options
     app = build_app(cfg, assistant)
     app.queue(default_concurrency_limit=1)
-    port = free_port()
+    port = port or free_port()
     app.launch(prevent_thread_lock=True, quiet=True, **launch_options(cfg, "127.0.0.1", port))
-    try:
-        yield SimpleNamespace(url=f"http://127.0.0.1:{port}/", cfg=cfg, data=data,
-                              label=assistant.prompts.messages["ai_label"],
-                              notice=assistant.prompts.messages["ai_notice"])
-    finally:
-        app.close()
+    return app, f"http://127.0.0.1:{port}/"
 
 
-@pytest.fixture(scope="module")
-def browser():
+@contextmanager
+def chromium_browser():
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
@@ -92,6 +92,23 @@ def browser():
             yield b
         finally:
             b.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    cfg, assistant = samples_site(tmp_path_factory, "ui-data")
+    app, url = serve_app(cfg, assistant)
+    try:
+        yield SimpleNamespace(url=url, cfg=cfg, data=cfg.data_dir, label=assistant.prompts.messages["ai_label"],
+                              notice=assistant.prompts.messages["ai_notice"])
+    finally:
+        app.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium_browser() as b:
+        yield b
 
 
 @pytest.fixture
@@ -405,6 +422,45 @@ def test_an_upload_labelled_secret_is_not_shown_to_someone_outside_its_group(pag
     assert "17건" not in chat.split("서버실 출입 기록 누락은 몇 건이야?")[-1] and "감사_결과" not in chat, chat[-400:]
 
 
+def test_a_queued_question_shows_its_place_and_a_reloaded_page_frees_the_model(browser, server):
+    """Two pages ask at once: the second sees that it waits in line (its place and an estimate). The first page is
+    reloaded while its answer streams: its answer is cancelled (the system's audit record says so) and the second
+    one starts within seconds instead of waiting for the abandoned answer to finish."""
+    pages = []
+    for _ in range(2):
+        ctx = browser.new_context(viewport={"width": 1200, "height": 1000}, locale="ko-KR")
+        pg = ctx.new_page()
+        pg.goto(server.url)
+        pg.wait_for_selector("#ai-notice", timeout=60_000)
+        pages.append((ctx, pg))
+    (ctx_a, a), (ctx_b, b) = pages
+    first = "도우미를 사용할 때 질문은 어떻게 쓰고, 답을 찾지 못하면 어떻게 해야 하나요?"
+    type_question(a, first)
+    a.locator("#question textarea").press("Enter")
+    type_question(b, "도우미는 어떤 파일 형식을 읽을 수 있나요?")
+    b.locator("#question textarea").press("Enter")
+    b.wait_for_function("() => document.body.innerText.includes('대기')", timeout=60_000)
+    shot(b, "ui-9-queued.png")
+    # the first answer streams (tokens are arriving): now its page is reloaded
+    a.wait_for_function("""() => { const c = document.querySelector('#chat');
+        const body = c && c.querySelector('.answer-body');
+        return c.innerText.includes('▌') && body && body.innerText.trim().length > 8; }""", timeout=ANSWER_TIMEOUT_MS)
+    t0 = time.monotonic()
+    a.reload()
+    b.wait_for_function("() => document.querySelectorAll('#chat .ai-label').length >= 1", timeout=ANSWER_TIMEOUT_MS)
+    waited = time.monotonic() - t0
+    wait_answer(b, 1)
+    for ctx in (ctx_a, ctx_b):
+        ctx.close()
+    # the system's own record of the abandoned answer: cancelled (by the closed page, or at its next model step)
+    cancelled = [r for r in audit_records(server) if r["kind"] == "ask" and r["question_masked"] == first]
+    assert cancelled and (cancelled[-1]["error"] == "Cancelled" or cancelled[-1]["timings"].get("cancelled")), \
+        cancelled[-1:]
+    assert waited < 2.0, f"the next question waited {waited:.1f} s for an abandoned answer"
+    (ARTIFACTS / "queue-after-reload.txt").write_text(f"next question started {waited:.2f} s after the reload\n",
+                                                      encoding="utf-8")
+
+
 def test_logs_hold_no_raw_value_and_record_choices_and_feedback(server):
     """Runs after the scenarios above (file order): everything on disk under the data_dir is free of the number."""
     records = audit_records(server)
@@ -422,8 +478,9 @@ def test_logs_hold_no_raw_value_and_record_choices_and_feedback(server):
     assert len(masked) == 1 and masked[0]["finding_types"] == ["RRN"] and masked[0]["cited_sources"]
     assert "[주민등록번호]" in masked[0]["question_masked"]
     plain = [r for r in asks if not r["sent_masked"] and not r["acknowledged_warning"]]
-    # the ordinary question, the evidence-preview question, the uploaded-document question and the 대외비 one
-    assert len(plain) == 4 and all(r["finding_types"] == [] for r in plain)
+    # the ordinary question, the evidence-preview question, the uploaded-document question, the 대외비 one and the
+    # two of the queue scenario
+    assert len(plain) == 6 and all(r["finding_types"] == [] for r in plain)
     ack = [r for r in asks if r["acknowledged_warning"]]
     # the marking scenario and the [대외비] scenario: both acknowledged, never "neither masked nor acknowledged"
     assert len(ack) == 2 and all(r["finding_types"] == ["CONFIDENTIAL"] for r in ack)

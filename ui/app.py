@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import shutil
+import threading
 import tomllib
 import unicodedata
 import uuid
@@ -27,7 +28,7 @@ from pathlib import Path
 import gradio as gr
 
 from index.access import DEFAULT_LEVEL, LEVELS
-from rag import guard
+from rag import access, conversations, guard
 from rag.answer import Turn, display_source
 from rag.audit import AuditLog
 from rag.config import Config
@@ -272,8 +273,24 @@ class _Holder:
     assistant: object
 
 
+def browser_secret(data_dir: Path) -> str:
+    """The key that encrypts each browser's id in its local storage: random, made once per data directory (mode
+    0600), so a server restart still reads the ids its browsers hold (Gradio's default key changes every start)."""
+    path = Path(data_dir) / "browser-state.key"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:                      # another process made it first
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(uuid.uuid4().hex + uuid.uuid4().hex)
+    return path.read_text().strip()
+
+
 def new_session() -> dict:
-    return {"history": [], "messages": [], "answer_ids": {}}
+    return {"history": [], "messages": [], "answer_ids": {}, "conversation": None}
 
 
 def reload_index(cfg: Config, assistant, embedder, embedder_path):
@@ -393,7 +410,84 @@ def build_app(cfg: Config, assistant):
         return fn
 
     # --------------------------------------------------------------------------- answering
-    def respond(outgoing: dict | None, sess: dict, request: gr.Request):
+    # --------------------------------------------------------------------------- conversations that last
+    def owner_of(request: gr.Request | None, browser_id: str | None) -> str | None:
+        """Whose conversations: the signed-in account, else (no accounts) this browser; None for anyone else."""
+        viewer = viewer_for(request)
+        if viewer.name:
+            return f"user:{viewer.name}"
+        if viewer is access.LOCAL and browser_id:
+            return f"browser:{browser_id}"
+        return None
+
+    def history_choices(owner: str | None, query: str = ""):
+        rows = conversations.list_conversations(cfg.data_dir, owner, query) if owner else []
+        return gr.Radio(choices=[(f"{s.title} · {s.updated[:16].replace('T', ' ')} · {s.turns}", s.id) for s in rows],
+                        value=None)
+
+    def restore(owner: str | None, conv: str | None):
+        """The chat messages and session of a stored conversation (follow-ups continue from its turns)."""
+        sess = new_session()
+        if not owner or not conv:
+            return [], sess
+        for t in conversations.turns(cfg.data_dir, owner, conv):
+            sess["messages"] += [{"role": "user", "content": esc(t.question)},
+                                 {"role": "assistant", "content": t.answer_shown}]
+            sess["history"].append(Turn(question=t.question, answer=t.answer_text))
+        sess["conversation"] = conv if sess["messages"] else None
+        return sess["messages"], sess
+
+    def init_page(browser_id: str | None, request: gr.Request):
+        """On load: this browser's id (made once, kept in its local storage), its conversations, and the latest one
+        reopened, so a reload or a server restart loses nothing."""
+        browser_id = browser_id or uuid.uuid4().hex
+        owner = owner_of(request, browser_id)
+        latest = conversations.list_conversations(cfg.data_dir, owner, limit=1) if owner else []
+        chat_msgs, sess = restore(owner, latest[0].id if latest else None)
+        return browser_id, history_choices(owner), chat_msgs, sess
+
+    def search_history(query: str, browser_id: str | None, request: gr.Request):
+        return history_choices(owner_of(request, browser_id), query)
+
+    def open_history(conv: str | None, browser_id: str | None, request: gr.Request):
+        owner = owner_of(request, browser_id)
+        if not conv:
+            return gr.skip(), gr.skip(), T["history_pick"]
+        chat_msgs, sess = restore(owner, conv)
+        title = next((s.title for s in conversations.list_conversations(cfg.data_dir, owner) if s.id == conv), "")
+        return chat_msgs, sess, T["history_opened"].format(title=title) if chat_msgs else T["history_none"]
+
+    def delete_history(conv: str | None, browser_id: str | None, sess: dict, request: gr.Request):
+        owner = owner_of(request, browser_id)
+        if not conv or not owner:
+            return gr.skip(), T["history_pick"], gr.skip(), gr.skip()
+        title = next((s.title for s in conversations.list_conversations(cfg.data_dir, owner) if s.id == conv), "")
+        conversations.delete(cfg.data_dir, owner, conv)
+        if sess.get("conversation") == conv:               # the open conversation is gone: a new chat
+            return history_choices(owner), T["history_deleted"].format(title=title), [], new_session()
+        return history_choices(owner), T["history_deleted"].format(title=title), gr.skip(), gr.skip()
+
+    running: dict[str, threading.Event] = {}          # session -> cancel of its answer in progress
+
+    def stop_answer(request: gr.Request):
+        """The page was closed or reloaded: its answer in progress stops (the model is freed for the queue)."""
+        ev = running.pop(session_id(request) or "", None)
+        if ev is not None:
+            ev.set()
+
+    def respond(outgoing: dict | None, sess: dict, browser_id: str | None, request: gr.Request):
+        for out in answer_stream(outgoing, sess, request):
+            yield *out, gr.skip()
+        answer = sess.pop("_answer", None)
+        owner = owner_of(request, browser_id)
+        if answer is not None and owner:
+            # stored as shown (the question masked again by rag/conversations.py, as in the audit log)
+            sess["conversation"] = conversations.add_turn(cfg.data_dir, owner, sess.get("conversation"),
+                                                          outgoing["shown"], answer.text,
+                                                          sess["messages"][-1]["content"])
+            yield sess["messages"], sess, None, history_choices(owner)
+
+    def answer_stream(outgoing: dict | None, sess: dict, request: gr.Request):
         if not outgoing:
             yield gr.skip(), gr.skip(), None
             return
@@ -403,10 +497,14 @@ def build_app(cfg: Config, assistant):
         messages.append({"role": "user", "content": esc(outgoing["shown"])})
         messages.append({"role": "assistant", "content": answer_markdown(T, ai_label, "", streaming=True)})
         idx = len(messages) - 1
-        yield messages, sess, None
+        # the page's own cancel: set when the page is closed or reloaded (app.unload) or 새 대화 is pressed, so an
+        # abandoned answer stops at its next token and the model is free for the next person in line
+        cancel, sid = threading.Event(), session_id(request) or ""
+        running[sid] = cancel
         rewritten, pieces, answer, preview = None, [], None, ""
         try:
-            for ev in asst.stream(sent, list(sess["history"]), viewer=viewer_for(request)):
+            yield messages, sess, None
+            for ev in asst.stream(sent, list(sess["history"]), cancel, viewer=viewer_for(request)):
                 if ev.kind == "rewritten":
                     rewritten = ev.data
                 elif ev.kind == "evidence":
@@ -421,8 +519,16 @@ def build_app(cfg: Config, assistant):
                 messages[idx]["content"] = answer_markdown(T, ai_label, "".join(pieces), rewritten=rewritten,
                                                            streaming=True, preview=preview)
                 yield messages, sess, None
+        except GeneratorExit:                        # cancelled (새 대화, or the page closed): stop the model too
+            cancel.set()
+            audit.record_answer(sent, outgoing["findings"], None, masked=outgoing["masked"],
+                                acknowledged=outgoing["ack"], session=session_id(request), error="Cancelled")
+            raise
         except Exception as e:                        # the type only: messages may quote the question
             log.error("answer failed: %s", type(e).__name__)
+        finally:
+            if running.get(sid) is cancel:
+                running.pop(sid)
         if answer is None:
             messages[idx]["content"] = answer_markdown(T, ai_label, T["error_answer"])
             yield messages, sess, None
@@ -433,6 +539,7 @@ def build_app(cfg: Config, assistant):
                                   acknowledged=outgoing["ack"], session=session_id(request))
         sess["answer_ids"][str(idx)] = rid
         sess["history"].append(Turn(question=guard.mask(sent), answer=answer.text))
+        sess["_answer"] = answer
         yield messages, sess, None
 
     # --------------------------------------------------------------------------- feedback
@@ -581,6 +688,15 @@ def build_app(cfg: Config, assistant):
                         fb_down = gr.Button(T["feedback_down"], elem_id="fb-down", size="md",
                                             icon=ICONS / "thumb-down.svg")
                 fb_status = gr.Markdown(elem_id="fb-status")
+                with gr.Accordion(T["history_title"], open=False, elem_id="history"):
+                    hist_search = gr.Textbox(label=T["history_search_label"], elem_id="history-search")
+                    hist_list = gr.Radio(choices=[], label=T["history_list_label"], elem_id="history-list")
+                    with gr.Row():
+                        hist_open = gr.Button(T["history_open"], elem_id="history-open", variant="secondary")
+                        hist_delete = gr.Button(T["history_delete"], elem_id="history-delete", variant="stop")
+                    hist_status = gr.HTML(elem_id="history-status")
+                browser_id = gr.BrowserState(None, storage_key="policy-assistant-browser",
+                                             secret=browser_secret(cfg.data_dir))
             with gr.Tab(T["tab_admin"], elem_id="tab-admin", visible=False) as admin_tab:
                 gr.Markdown(esc(T["admin_intro"]))
                 files = gr.File(label=T["upload_label"], file_count="multiple", file_types=suffixes,
@@ -635,13 +751,16 @@ def build_app(cfg: Config, assistant):
         gr.api(api_ask, api_name="ask", concurrency_limit=None)
         question.input(live_scan, question, [*panel, limit_note], trigger_mode="always_last", show_progress="hidden",
                        **private)
-        answer_out = [chat, sess, outgoing]
+        answer_out = [chat, sess, outgoing, hist_list]
         to_panel = [*panel, outgoing, question, limit_note]
         answering = []                               # the streaming events, cancelled by 새 대화
         for trigger, fn in ((question.submit, check), (send_btn.click, check), (mask_btn.click, choose("mask")),
                             (anyway_btn.click, choose("send_anyway"))):
             checked = trigger(fn, question, to_panel, show_progress="hidden", **private)
-            answering.append(checked.then(respond, [outgoing, sess], answer_out, **private))
+            # one line for every way of sending (Enter, 보내기, 가리고/그대로 보내기): one answer at a time, and a
+            # waiting page sees its place in that line and Gradio's estimate from measured answer times
+            answering.append(checked.then(respond, [outgoing, sess, browser_id], answer_out, concurrency_id="answer",
+                                          concurrency_limit=1, show_progress="minimal", **private))
             checked.then(None, js=FOCUS_WARNING_JS, **private)
         edit_btn.click(choose("edit"), question, to_panel, show_progress="hidden", **private).then(
             None, js=FOCUS_QUESTION_JS, **private)
@@ -662,6 +781,12 @@ def build_app(cfg: Config, assistant):
             return [gr.Tab(visible=visible) for _ in admin_tabs]
 
         app.load(show_admin, None, admin_tabs, **private)
+        app.load(init_page, browser_id, [browser_id, hist_list, chat, sess], **private)
+        hist_search.change(search_history, [hist_search, browser_id], hist_list, trigger_mode="always_last", **private)
+        hist_open.click(open_history, [hist_list, browser_id], [chat, sess, hist_status], **private)
+        hist_delete.click(delete_history, [hist_list, browser_id, sess], [hist_list, hist_status, chat, sess],
+                          **private)
+        app.unload(stop_answer)
     return app
 
 
