@@ -72,3 +72,11 @@ def sample_copy(tmp_path):
     d = tmp_path / "docs"
     shutil.copytree(SAMPLES, d)
     return d
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium under Playwright, one per browser-test module (tests/test_ui_browser.py chromium_browser)."""
+    from test_ui_browser import chromium_browser
+    with chromium_browser() as b:
+        yield b

@@ -26,7 +26,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from test_ui_browser import (ARTIFACTS, CHROMIUM, ROOT, chromium_browser, samples_site, serve_app, type_question,
+from test_ui_browser import (ARTIFACTS, CHROMIUM, ROOT, samples_site, serve_app, type_question,
                              wait_answer)
 
 AXE = ROOT / "tests" / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
@@ -62,12 +62,6 @@ def server(tmp_path_factory):
         yield SimpleNamespace(url=url, cfg=cfg, data=cfg.data_dir)
     finally:
         app.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium_browser() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")

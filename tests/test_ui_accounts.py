@@ -17,8 +17,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from test_ui_browser import (CHROMIUM, MODELS, _gguf_present, chromium_browser, serve_app, shot, type_question,
-                             wait_answer)
+from test_ui_browser import (CHROMIUM, MODELS, _gguf_present, serve_app, shot, type_question,
+                             upload_secret, wait_answer)
 
 pytestmark = [
     pytest.mark.skipif(not CHROMIUM.is_file(), reason="/usr/bin/chromium is not installed (apt-get install chromium)"),
@@ -62,12 +62,6 @@ def server(tmp_path_factory):
         yield SimpleNamespace(url=url, cfg=cfg, base=base)
     finally:
         app.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium_browser() as b:
-        yield b
 
 
 def sign_in(browser, server, name: str, shot_name: str | None = None):
@@ -156,16 +150,7 @@ def test_admin_adds_an_account_labels_an_upload_and_reads_the_audit(browser, ser
         doc = tmp_path / "감사 조치 계획.txt"
         doc.write_text("감사 조치 계획\n\n출입 기록 누락에 대한 조치 책임자는 보안팀장이며 조치 기한은 2027년 2월 26일이다.\n",
                        encoding="utf-8")
-        pg.get_by_role("tab", name="문서 관리").click()
-        pg.locator("#upload-files input[type=file]").set_input_files([str(doc)])
-        pg.wait_for_function("() => document.querySelector('#upload-files').innerText.includes('감사 조치')",
-                             timeout=30_000)
-        pg.get_by_role("radio", name=re.compile("대외비")).check()
-        pg.locator("#upload-groups textarea, #upload-groups input").first.fill("감사담당관")
-        pg.click("#upload-index")
-        pg.wait_for_function("() => document.querySelector('#upload-result').innerText.includes('감사_조치_계획.txt')",
-                             timeout=120_000)
-        assert "등급 대외비 (그룹 감사담당관)" in pg.locator("#upload-result").inner_text()
+        assert "등급 대외비 (그룹 감사담당관)" in upload_secret(pg, doc, "감사담당관", "감사_조치_계획.txt")
         shot(pg, "ui-accounts-4-upload.png")
     finally:
         ctx.close()

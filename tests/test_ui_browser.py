@@ -105,12 +105,6 @@ def server(tmp_path_factory):
         app.close()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with chromium_browser() as b:
-        yield b
-
-
 @pytest.fixture
 def page(browser, server):
     """A fresh browser session; every request it makes must stay on the app's own origin."""
@@ -149,6 +143,21 @@ def wait_answer(pg, n: int) -> None:
                   return c && c.querySelectorAll('.ai-label').length >= n && !c.innerText.includes('▌'); }""",
         arg=n, timeout=ANSWER_TIMEOUT_MS)
     time.sleep(0.5)
+
+
+def upload_secret(pg, doc: Path, group: str, indexed_name: str) -> str:
+    """In the admin tab: upload `doc` labelled 대외비 for `group`, index it, and return the result table's text once
+    it names the indexed file."""
+    pg.get_by_role("tab", name="문서 관리").click()
+    pg.locator("#upload-files input[type=file]").set_input_files([str(doc)])
+    pg.wait_for_function("n => document.querySelector('#upload-files').innerText.includes(n)", arg=doc.stem[:4],
+                         timeout=30_000)
+    pg.get_by_role("radio", name=re.compile("대외비")).check()
+    pg.locator("#upload-groups textarea, #upload-groups input").first.fill(group)
+    pg.click("#upload-index")
+    pg.wait_for_function("n => document.querySelector('#upload-result').innerText.includes(n)", arg=indexed_name,
+                         timeout=120_000)
+    return pg.locator("#upload-result").inner_text()
 
 
 def warning_visible(pg) -> bool:
@@ -403,16 +412,7 @@ def test_an_upload_labelled_secret_is_not_shown_to_someone_outside_its_group(pag
     does not get it, and the refusal is the ordinary one."""
     doc = tmp_path / "감사 결과.txt"
     doc.write_text("정보시스템 감사 결과\n\n서버실 출입 기록 누락이 17건 확인되었다.\n", encoding="utf-8")
-    page.get_by_role("tab", name="문서 관리").click()
-    page.locator("#upload-files input[type=file]").set_input_files([str(doc)])
-    page.wait_for_function("() => document.querySelector('#upload-files').innerText.includes('감사 결과')",
-                           timeout=30_000)
-    page.get_by_role("radio", name=re.compile("대외비")).check()
-    page.locator("#upload-groups textarea, #upload-groups input").first.fill("감사담당관")
-    page.click("#upload-index")
-    page.wait_for_function("() => document.querySelector('#upload-result').innerText.includes('감사_결과.txt')",
-                           timeout=120_000)
-    result = page.locator("#upload-result").inner_text()
+    result = upload_secret(page, doc, "감사담당관", "감사_결과.txt")
     assert "등급 대외비 (그룹 감사담당관)" in result and "실패 0건" in result, result
     page.get_by_role("tab", name="질문하기").click()
     type_question(page, "서버실 출입 기록 누락은 몇 건이야?")

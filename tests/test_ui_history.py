@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from test_ui_browser import (CHROMIUM, audit_records, chromium_browser, samples_site, serve_app, shot, type_question,
+from test_ui_browser import (CHROMIUM, audit_records, samples_site, serve_app, shot, type_question,
                              wait_answer)
 
 pytestmark = [
@@ -40,12 +40,6 @@ def server(tmp_path_factory):
         yield state
     finally:
         state.app.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium_browser() as b:
-        yield b
 
 
 def chat_text(pg) -> str:
