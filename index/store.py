@@ -66,6 +66,18 @@ class IndexFormatError(IndexMismatchError):
     """The index was written by another format version; `rag index` rebuilds it, readers must not guess."""
 
 
+class IndexBusyError(IndexError_):
+    """Another writer holds the index lock (exit code 3: try again later, nothing is wrong with the input)."""
+
+
+class IndexCorruptError(IndexError_):
+    """A file of the live generation cannot be read (truncated, overwritten): rebuild; the message names the file."""
+
+    def __init__(self, path: Path | str, reason: str):
+        super().__init__(f"인덱스 파일이 손상되었습니다: {path} ({reason}) — `rag index --rebuild 문서폴더`로 다시 "
+                         f"만드십시오 / corrupt — rebuild with `rag index --rebuild`")
+
+
 @dataclass
 class Index:
     path: Path                       # generation directory
@@ -166,7 +178,8 @@ def index_lock(index_dir: Path):
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise IndexError_(f"다른 색인 작업이 진행 중입니다 / another indexing run holds {index_dir}/.lock") from None
+            raise IndexBusyError(f"다른 색인 작업이 진행 중입니다. 끝난 뒤 다시 실행하십시오 / another indexing run "
+                                 f"holds {index_dir}/.lock; try again when it has finished") from None
         try:
             yield
         finally:
