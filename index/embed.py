@@ -1,6 +1,7 @@
 """The dense side: a sentence-transformers model loaded from a local folder, e5-style prompts."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import time
@@ -29,7 +30,13 @@ def load_embedder(path: str, backend: str = "torch"):
 
 
 def embedder_id(path: str | Path) -> str:
-    """A stable identity for an embedder folder: its name + a hash of its config files and weight sizes."""
+    """A stable identity for an embedder folder: its name + a hash of its config files and weight sizes. Read once
+    per process: it names the model loaded from there, which does not change when the folder does later."""
+    return _embedder_id(str(path))
+
+
+@functools.lru_cache(maxsize=8)
+def _embedder_id(path: str) -> str:
     p = Path(path)
     h = hashlib.sha256()
     for name in ("config.json", "modules.json", "config_sentence_transformers.json", "conversion.json"):

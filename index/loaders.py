@@ -15,7 +15,7 @@ from pathlib import Path
 from index.chunking import is_heading
 from index.korean import READS_AS_SENTENCE
 from index.normalize import normalize_text
-from index.records import Document, LoadError, Section
+from index.records import Document, LoadError, Section, shown_path
 
 # User-facing reasons (Korean); kept together so they can move to prompts/.
 MESSAGES = {
@@ -91,8 +91,8 @@ def load_file(path: Path, max_bytes: int) -> Document:
     sections = [s for s in sections if s.text.strip()]
     if not sections:
         raise _fail("no_text_pdf" if fmt == "pdf" else "no_text")
-    title = _one_line(title) or _fallback_title(sections) or path.stem
-    return Document(source=str(path), title=title, sections=sections, format=fmt)
+    title = _one_line(title) or _fallback_title(sections) or Path(shown_path(path)).stem
+    return Document(source=shown_path(path), title=title, sections=sections, format=fmt)
 
 
 def load_many(paths: Iterable[Path | str], max_bytes: int) -> tuple[list[Document], list[LoadError]]:
@@ -103,9 +103,9 @@ def load_many(paths: Iterable[Path | str], max_bytes: int) -> tuple[list[Documen
         try:
             docs.append(load_file(Path(p), max_bytes))
         except LoadFailure as e:
-            errors.append(LoadError(source=str(p), reason=e.reason))
+            errors.append(LoadError(source=shown_path(p), reason=e.reason))
         except Exception as e:                   # a bug in a reader must not stop the batch; name only its type
-            errors.append(LoadError(source=str(p), reason=MESSAGES["unexpected"].format(error=type(e).__name__)))
+            errors.append(LoadError(source=shown_path(p), reason=MESSAGES["unexpected"].format(error=type(e).__name__)))
     return docs, errors
 
 

@@ -1,6 +1,7 @@
 """Records of the offline path, files → index (see ../shared/DESIGN.md). The online records are in rag/records.py."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 
@@ -52,3 +53,24 @@ def sha256_file(path, chunk: int = 1 << 22) -> str:
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def shown_path(path) -> str:
+    """A file path as people read it. Names that are not UTF-8 (CP949 from Windows zip archives extracted on Linux)
+    come from the OS as surrogate escapes, which no JSON, terminal or browser takes: each such component is decoded
+    as CP949 (EUC-KR is a subset), else with replacement marks. The raw path (the bytes) stays the file's identity."""
+    s = os.fspath(path)
+    try:
+        s.encode("utf-8")
+        return s
+    except UnicodeEncodeError:
+        return "/".join(_decoded_name(part) for part in os.fsencode(s).split(b"/"))
+
+
+def _decoded_name(raw: bytes) -> str:
+    for encoding in ("utf-8", "cp949"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("utf-8", "replace")

@@ -20,7 +20,6 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -31,9 +30,10 @@ from index import bm25, korean
 from index.chunking import chunk_document
 from index.embed import Progress, describe, embed_passages
 from index.access import AccessFileError, Label, label_of, read_rules
+from index.discover import discover
 from index.loaders import LoadFailure
 from index.pii import Screen, screen_document
-from index.records import Chunk, LoadError
+from index.records import Chunk, LoadError, shown_path
 from index.records import sha256_file as file_sha256
 
 FORMAT_VERSION = 4            # 2: chunks carry their evidence units (spans + morphemes); 3: a form's header lines
@@ -163,6 +163,12 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _json_bytes(obj: object, **kw) -> bytes:
+    """UTF-8 JSON in which a file name that is not UTF-8 (a surrogate escape from the OS) is written as its JSON
+    escape (\\udcXX), so reading it back gives the same name, the same bytes on disk."""
+    return json.dumps(obj, ensure_ascii=False, **kw).encode("utf-8", "backslashreplace")
+
+
 def _write_file(path: Path, data: bytes) -> None:
     with path.open("wb") as fh:
         fh.write(data)
@@ -215,69 +221,151 @@ def write_generation(index_dir: Path, manifest: dict, chunks: list[Chunk], terms
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
-    lines = [json.dumps({**asdict(c), "terms": t}, ensure_ascii=False) for c, t in zip(chunks, terms)]
-    _write_file(tmp / "chunks.jsonl", ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8"))
-    with (tmp / "vectors.npy").open("wb") as fh:
-        np.save(fh, np.ascontiguousarray(vectors, dtype=np.float32))
-        fh.flush()
-        os.fsync(fh.fileno())
-    faiss.write_index(build_faiss(vectors, faiss_kind), str(tmp / "dense.faiss"))
-    bm = build_bm25(terms)
-    if terms:
-        bm.save(str(tmp / "bm25"))
-        freq = bm25.frequencies(bm, terms)
-        with (tmp / "bm25-tf.npz").open("wb") as fh:
-            np.savez(fh, tf=freq.tf, doclen=freq.doclen)
+    try:
+        lines = [_json_bytes({**asdict(c), "terms": t}) for c, t in zip(chunks, terms)]
+        _write_file(tmp / "chunks.jsonl", b"".join(line + b"\n" for line in lines))
+        with (tmp / "vectors.npy").open("wb") as fh:
+            np.save(fh, np.ascontiguousarray(vectors, dtype=np.float32))
             fh.flush()
             os.fsync(fh.fileno())
-    _write_file(tmp / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
-    _fsync_dir(tmp)
-    gen = index_dir / f"gen-{n}"
-    os.replace(tmp, gen)
+        faiss.write_index(build_faiss(vectors, faiss_kind), str(tmp / "dense.faiss"))
+        bm = build_bm25(terms)
+        if terms:
+            bm.save(str(tmp / "bm25"))
+            freq = bm25.frequencies(bm, terms)
+            with (tmp / "bm25-tf.npz").open("wb") as fh:
+                np.savez(fh, tf=freq.tf, doclen=freq.doclen)
+                fh.flush()
+                os.fsync(fh.fileno())
+        _write_file(tmp / "manifest.json", _json_bytes(manifest, indent=1))
+        _fsync_dir(tmp)
+        gen = index_dir / f"gen-{n}"
+        os.replace(tmp, gen)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)        # a failed write leaves nothing behind
+        raise
     _fsync_dir(index_dir)
     # the switch: one atomic rename of a one-line file
     cur_tmp = index_dir / f".CURRENT.{os.getpid()}"
     _write_file(cur_tmp, gen.name.encode())
     os.replace(cur_tmp, index_dir / "CURRENT")
     _fsync_dir(index_dir)
-    for old in index_dir.glob("gen-*"):
-        if old != gen:
-            shutil.rmtree(old, ignore_errors=True)
-    for stale in index_dir.glob(".tmp-gen-*"):
-        shutil.rmtree(stale, ignore_errors=True)
+    clean_leftovers(index_dir)
     return gen
+
+
+def clean_leftovers(index_dir: Path) -> None:
+    """Remove what killed or finished writers left: temporary generations and CURRENT files (only a writer, holding
+    the lock, calls this), and superseded generations no reader is opening (a reader holds a shared lock on its
+    generation's manifest while it loads; one still held is removed by a later run)."""
+    live = _current_name(index_dir)
+    for stale in [*index_dir.glob(".tmp-gen-*"), *index_dir.glob(".CURRENT.*")]:
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
+    for old in index_dir.glob("gen-*"):
+        if old.name != live:
+            _remove_generation(old)
+
+
+def _remove_generation(gen: Path) -> bool:
+    try:
+        fh = (gen / "manifest.json").open("rb")
+    except FileNotFoundError:                       # half removed, or never complete
+        shutil.rmtree(gen, ignore_errors=True)
+        return True
+    except OSError:
+        return False
+    with fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:                     # a reader is opening it
+            return False
+        shutil.rmtree(gen, ignore_errors=True)
+        return True
 
 
 def read_chunks(gen: Path) -> tuple[list[Chunk], list[list[str]]]:
     chunks, terms = [], []
-    with (gen / "chunks.jsonl").open(encoding="utf-8") as fh:
-        for line in fh:
+    path = gen / "chunks.jsonl"
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
             if line.strip():
-                d = json.loads(line)
-                terms.append(d.pop("terms"))
-                chunks.append(Chunk(**d))
+                try:
+                    d = json.loads(line)
+                    terms.append(d.pop("terms"))
+                    chunks.append(Chunk(**d))
+                except (ValueError, KeyError, TypeError, AttributeError):
+                    raise IndexCorruptError(f"{path}:{lineno}", "청크 줄을 읽을 수 없음 / unreadable chunk line") from None
     return chunks, terms
 
 
+def _current_name(index_dir: Path) -> str | None:
+    try:
+        return (index_dir / "CURRENT").read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
 def load_index(index_dir: Path, expected: dict | None = None) -> Index:
+    """The live generation. A writer may switch CURRENT and remove the generation this reader was about to open:
+    then CURRENT is followed again. Once open, its generation is share-locked until loaded, so no writer removes it
+    mid-read; a file that still fails to read is corrupt, and the error names it."""
+    index_dir = Path(index_dir)
+    for _ in range(100):
+        name = _current_name(index_dir)
+        if name is None:
+            break
+        gen = index_dir / name
+        try:
+            fh = (gen / "manifest.json").open("rb")
+        except FileNotFoundError:
+            if _current_name(index_dir) != name:
+                continue                             # superseded and removed meanwhile: follow CURRENT again
+            raise IndexCorruptError(gen / "manifest.json", "CURRENT가 가리키는 세대가 없음 / missing") from None
+        with fh:
+            fcntl.flock(fh, fcntl.LOCK_SH)
+            if not (gen / "manifest.json").exists():   # removed while this reader waited for the lock
+                continue
+            return _load_generation(gen, fh.read(), expected)
+    if _current_name(index_dir) is None:
+        raise IndexError_(f"인덱스가 없습니다. 먼저 `rag index 문서폴더`를 실행하세요 / no index at {index_dir}")
+    raise IndexBusyError(f"인덱스가 계속 바뀌고 있어 열지 못했습니다. 잠시 뒤 다시 시도하십시오 / {index_dir} kept "
+                         f"changing while it was opened; try again")
+
+
+def _corrupt_on_error(path: Path, read):
+    try:
+        return read()
+    except IndexError_:
+        raise
+    except FileNotFoundError:
+        raise IndexCorruptError(path, "파일 없음 / missing") from None
+    except Exception as e:                          # noqa: BLE001 - any reader error on a damaged file; type only
+        raise IndexCorruptError(path, f"읽을 수 없음 / unreadable: {type(e).__name__}") from None
+
+
+def _load_generation(gen: Path, manifest_bytes: bytes, expected: dict | None) -> Index:
     import bm25s
     import faiss
-    gen = current_generation(Path(index_dir))
-    if gen is None:
-        raise IndexError_(f"인덱스가 없습니다. 먼저 `rag index 문서폴더`를 실행하세요 / no index at {index_dir}")
-    manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+    manifest = _corrupt_on_error(gen / "manifest.json", lambda: json.loads(manifest_bytes.decode("utf-8")))
+    if not isinstance(manifest, dict):
+        raise IndexCorruptError(gen / "manifest.json", "JSON 객체가 아님 / not a JSON object")
     if manifest.get("format") != FORMAT_VERSION:
         raise IndexFormatError(f"인덱스 형식 버전이 다릅니다 ({manifest.get('format')} ≠ {FORMAT_VERSION}); "
                                  f"`rag index --rebuild`로 다시 만드세요 / index format differs; rebuild it")
     if expected is not None:
         check_compatible(manifest, expected)
-    chunks, terms = read_chunks(gen)
-    vectors = np.load(gen / "vectors.npy")
-    dense = faiss.read_index(str(gen / "dense.faiss"))
-    bm = bm25s.BM25.load(str(gen / "bm25")) if (gen / "bm25").exists() else build_bm25([])
+    chunks, terms = _corrupt_on_error(gen / "chunks.jsonl", lambda: read_chunks(gen))
+    vectors = _corrupt_on_error(gen / "vectors.npy", lambda: np.load(gen / "vectors.npy"))
+    dense = _corrupt_on_error(gen / "dense.faiss", lambda: faiss.read_index(str(gen / "dense.faiss")))
+    bm = _corrupt_on_error(gen / "bm25", lambda: bm25s.BM25.load(str(gen / "bm25")) if (gen / "bm25").exists()
+                           else build_bm25([]))
     if len(vectors) != len(chunks) or dense.ntotal != len(chunks):
-        raise IndexError_(f"인덱스가 손상되었습니다 (청크 {len(chunks)}, 벡터 {len(vectors)}); 다시 만드세요 / corrupt index")
-    return Index(gen, manifest, chunks, terms, vectors, dense, bm, _frequencies(gen, bm, terms))
+        raise IndexCorruptError(gen, f"청크 {len(chunks)}, 벡터 {len(vectors)}, FAISS {dense.ntotal}")
+    freq = _corrupt_on_error(gen / "bm25-tf.npz", lambda: _frequencies(gen, bm, terms))
+    return Index(gen, manifest, chunks, terms, vectors, dense, bm, freq)
 
 
 def _frequencies(gen: Path, bm, terms: list[list[str]]) -> bm25.Frequencies:
@@ -292,31 +380,6 @@ def _frequencies(gen: Path, bm, terms: list[list[str]]) -> bm25.Frequencies:
 
 
 # ---------------------------------------------------------------------------------------------------- update
-
-def discover(paths: Iterable[str | Path], suffixes: Iterable[str]) -> tuple[list[Path], list[LoadError]]:
-    """Files under the given paths with a supported suffix; a named file of another kind is an error."""
-    sfx = {s.lower() for s in suffixes}
-    found: list[Path] = []
-    errors: list[LoadError] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            found += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in sfx
-                            and not any(part.startswith(".") for part in f.relative_to(p).parts))
-        elif p.is_file():
-            if p.suffix.lower() in sfx:
-                found.append(p)
-            else:
-                errors.append(LoadError(str(p), f"지원하지 않는 형식 ({p.suffix or '확장자 없음'})"))
-        else:
-            errors.append(LoadError(str(p), "파일이나 폴더가 없음"))
-    seen, unique = set(), []
-    for f in found:
-        key = str(f.resolve())
-        if key not in seen:
-            seen.add(key)
-            unique.append(f)
-    return unique, errors
-
 
 def update_index(index_dir: Path, paths: list[str | Path], embedder, embedder_path: str | Path, *,
                  chunk_tokens: int = 200, overlap: int = 1, faiss_kind: str = "flat", max_bytes: int = 50 << 20,
@@ -340,6 +403,7 @@ def update_index(index_dir: Path, paths: list[str | Path], embedder, embedder_pa
     emb = describe(embedder, embedder_path)
     expected = expected_settings(emb, chunk_tokens, overlap, faiss_kind)
     with index_lock(index_dir):
+        clean_leftovers(index_dir)                      # what a killed run left
         old: Index | None = None
         if not rebuild and current_generation(index_dir) is not None:
             try:
@@ -377,7 +441,8 @@ def update_index(index_dir: Path, paths: list[str | Path], embedder, embedder_pa
         seen_keys: set[str] = set()
         t_parse = t_chunk = t_pii = 0.0
         for i, f in enumerate(files):
-            key = str(f.resolve())
+            key = os.path.realpath(f)                   # identity: the real path, bytes and all
+            name = shown_path(f)                        # what people read (non-UTF-8 names decoded)
             seen_keys.add(key)
             if progress:
                 progress("files", i, len(files), 0.0)
@@ -393,13 +458,13 @@ def update_index(index_dir: Path, paths: list[str | Path], embedder, embedder_pa
                 prev = old_files.get(key)
                 if prev and prev["sha256"] == digest and prev.get("pii_policy", "") == report.pii_policy:
                     keep_rows += rows_by_key.get(key, [])
-                    new_files[key] = {**prev, "source": str(f), **lab.to_json()}
+                    new_files[key] = {**prev, "source": name, **lab.to_json()}
                     if Label(prev.get("level", "내부"), tuple(prev.get("groups", []))) != lab:
                         relabel[key] = lab
-                        report.relabelled.append(str(f))
-                    report.unchanged.append(str(f))
+                        report.relabelled.append(name)
+                    report.unchanged.append(name)
                     if prev.get("pii"):
-                        report.pii[str(f)] = prev["pii"]
+                        report.pii[name] = prev["pii"]
                     continue
                 t0 = time.perf_counter()
                 doc = load_file(f, max_bytes=max_bytes)
@@ -423,26 +488,25 @@ def update_index(index_dir: Path, paths: list[str | Path], embedder, embedder_pa
                 if not cwt:
                     raise LoadFailure("텍스트가 없음")
             except PersonalDataRefused as e:
-                report.errors.append(LoadError(str(f), str(e)))
-                report.pii[str(f)] = found
+                report.errors.append(LoadError(name, str(e)))
+                report.pii[name] = found
                 if key in old_files:                       # refused now: no version of it stays retrievable
                     report.removed.append(old_files[key]["source"])
                 continue
-            except LoadFailure as e:
-                report.errors.append(LoadError(str(f), str(e)))
-                if key in old_files:                       # keep the last good version
+            except (LoadFailure, OSError) as e:
+                reason = str(e) if isinstance(e, LoadFailure) else f"읽을 수 없음 ({e.strerror or type(e).__name__})"
+                if key in old_files:                       # keep the last good version, and say so
                     keep_rows += rows_by_key.get(key, [])
                     new_files[key] = old_files[key]
+                    reason += " — 이전에 색인한 버전을 유지 / the last indexed version is kept"
+                report.errors.append(LoadError(name, reason))
                 continue
-            except OSError as e:
-                report.errors.append(LoadError(str(f), f"읽을 수 없음 ({e.strerror or type(e).__name__})"))
-                continue
-            (report.changed if key in old_files else report.added).append(str(f))
-            new_files[key] = {"source": str(f), "sha256": digest, "size": size, "title": doc.title,
+            (report.changed if key in old_files else report.added).append(name)
+            new_files[key] = {"source": name, "sha256": digest, "size": size, "title": doc.title,
                               "format": doc.format, "chunks": len(cwt), "pii_policy": report.pii_policy,
                               "pii": found, **lab.to_json()}
             if found:
-                report.pii[str(f)] = found
+                report.pii[name] = found
             new_chunks += [c.chunk for c in cwt]
             new_terms += [c.terms for c in cwt]
         if progress:
@@ -452,7 +516,13 @@ def update_index(index_dir: Path, paths: list[str | Path], embedder, embedder_pa
         for key, meta in old_files.items():
             if key in seen_keys:
                 continue
-            if Path(key).exists() and not prune:
+            try:
+                present = Path(key).exists()
+            except OSError:                              # under a folder that cannot be read now (reported)
+                keep_rows += rows_by_key.get(key, [])
+                new_files[key] = meta
+                continue
+            if present and not prune:
                 keep_rows += rows_by_key.get(key, [])
                 new_files[key] = meta
             else:
