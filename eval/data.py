@@ -107,7 +107,7 @@ def resolve_dataset(spec: str, kind: str, cfg: Config) -> Dataset:
     if path.resolve().parent == DATASETS_DIR.resolve() and path.name.startswith("samples_qa"):
         corpus = samples_corpus(cfg)                    # the product's samples, beside the seed documents
     data = path.read_bytes()
-    rows = read_jsonl(path, NEED[kind])
+    rows = read_jsonl(path, NEED[kind], text_fields=tuple(k for k in NEED[kind] if k in ("question", "text")))
     if kind != "guard":
         check_qa(rows, path)
     name = spec if spec in (korquad.NAME, korquad.OFF_CORPUS) else re.sub(r"\.jsonl$", "", path.name)
@@ -132,7 +132,7 @@ def open_eval_index(cfg: Config, corpus: Path | None, progress=None):
     (incrementally) indexed into its cache dir first; without, cfg's index is used as it is."""
     from index.store import load_index
     from rag.runtime import expected_index, index_files, open_embedder
-    embedder, emb_path = open_embedder(cfg)
+    embedder, emb_path = open_embedder(cfg, may_export=corpus is not None)     # indexing a corpus may export ONNX
     expected = expected_index(cfg, embedder, emb_path)
     report = None
     if corpus is not None:

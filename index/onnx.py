@@ -76,6 +76,19 @@ def quantize_onnx_int8(src: str | Path, dst: str | Path) -> Path:
     return Path(dst)
 
 
+def existing_onnx_int8(model_dir: str | Path) -> Path | None:
+    """The int8 export in `<model_dir>/onnx/` if it is there and current (its stamp names the folder's present source
+    files), else None. Reads only: the question path uses it to never write into the model cache."""
+    target = Path(model_dir) / "onnx" / ONNX_INT8_NAME
+    try:
+        old = json.loads(target.with_suffix(".json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    current = target.is_file() and old.get("sources") == _onnx_sources(Path(model_dir)) and \
+        old.get("export_version") == ONNX_EXPORT_VERSION
+    return target if current else None
+
+
 def ensure_onnx_int8(model_dir: str | Path) -> Path:
     """`<model_dir>/onnx/model_qint8_avx2.onnx`, exported and quantized once.
 
@@ -99,12 +112,7 @@ def ensure_onnx_int8(model_dir: str | Path) -> Path:
              "torch": torch.__version__, "onnxruntime": onnxruntime.__version__}
 
     def current() -> bool:
-        try:
-            old = json.loads(stamp_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return False
-        return target.is_file() and old.get("sources") == stamp["sources"] and \
-            old.get("export_version") == ONNX_EXPORT_VERSION
+        return existing_onnx_int8(model_dir) is not None
 
     if current():
         return target

@@ -1,7 +1,16 @@
 """`rag` — the command line. Each subcommand is a short function; the pipelines live in index/ and rag/.
 
 Global options shared by every subcommand: --index DIR, --config FILE, --json.
-Exit codes: 0 success, 1 partial success (some files failed), 2 unusable (bad input, missing model or index).
+
+Exit codes, the same for every command (README.md, "명령어 `rag`"):
+    0    success
+    1    partial success: some files or batch lines failed (each named), the rest was done
+    2    unusable input or configuration: a bad argument, a missing or unreadable file, a batch with no usable line,
+         a bad setting (file or RAG_* variable), a missing or corrupt index, a missing model
+    3    busy: another writer holds the index lock (index.store.IndexBusyError); try again later
+    4    internal error: an unexpected exception, named by its class only (its text may quote personal data);
+         RAG_DEBUG=1 shows the traceback
+    130  interrupted (Ctrl+C)
 """
 from __future__ import annotations
 
@@ -12,10 +21,10 @@ import sys
 import threading
 
 from rag.config import Config, load_config
-from rag.jsonl import read_jsonl
+from rag.jsonl import read_batch
 from rag.records import answer_json
 
-EXIT_OK, EXIT_PARTIAL, EXIT_FAIL = 0, 1, 2
+EXIT_OK, EXIT_PARTIAL, EXIT_FAIL, EXIT_BUSY, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 
 
 def _out(obj: object) -> None:
@@ -31,6 +40,25 @@ def _err(msg: str) -> None:
 def _fail(msg: str) -> int:
     _err(msg)
     return EXIT_FAIL
+
+
+def _batch(args, field: str, allow_blank: bool = False) -> tuple[list[dict], int]:
+    """The usable rows of --batch FILE; each bad line is named on stderr as FILE:LINE: reason (and, with --json, as an
+    error object carrying the line). Returns (rows, number of bad lines); a missing file raises JsonlFileError."""
+    rows, bad = read_batch(args.batch, field, allow_blank=allow_blank)
+    for b in bad:
+        if args.json:
+            _out({"id": b.id, "file": b.path, "line": b.line, "error": b.reason, "kind": "BadBatchLine"})
+        _err(f"오류 / error: {b}")
+    if not rows:
+        _err(f"{args.batch}: 처리할 수 있는 줄이 없습니다 / no usable line"
+             + (f" ({len(bad)}줄 오류 / bad lines)" if bad else " (빈 파일 / empty file)"))
+    return rows, len(bad)
+
+
+def _batch_rc(bad: int, failed: int = 0) -> int:
+    """After a batch with usable rows: 0, or 1 when some lines were bad or failed (the rest was done)."""
+    return EXIT_PARTIAL if bad or failed else EXIT_OK
 
 
 # ------------------------------------------------------------------------------------------------------ doctor
@@ -107,7 +135,9 @@ def cmd_search(cfg: Config, args) -> int:
     from rag.runtime import open_retriever
     if not args.batch and not args.query:
         return _fail("질문을 입력하거나 --batch FILE을 지정하세요 / give a QUERY or --batch FILE")
-    rows = read_jsonl(args.batch, ("id", "question")) if args.batch else [{"id": None, "question": args.query}]
+    rows, bad = _batch(args, "question") if args.batch else ([{"id": None, "question": args.query}], 0)
+    if not rows:
+        return EXIT_FAIL
     viewer = _viewer(cfg, args)
     retriever = open_retriever(cfg)
     k = args.k or cfg.top_k
@@ -124,7 +154,7 @@ def cmd_search(cfg: Config, args) -> int:
                 for r, h in enumerate(hits, 1):
                     loc = f" p.{h.chunk.page}" if h.chunk.page else ""
                     print(f"  {r}. [{h.score:.3f}] {h.chunk.source}{loc}  {h.chunk.text[:120]!r}")
-    return EXIT_OK
+    return _batch_rc(bad)
 
 
 # ------------------------------------------------------------------------------------------------------ ask
@@ -214,7 +244,7 @@ def cmd_audit(cfg: Config, args) -> int:
                   f"{r.get('withheld_by_access', 0)}  {r.get('question_masked') or ''}")
     if not rows and not args.json:
         print("기록이 없습니다 / no records")
-    return EXIT_OK
+    return EXIT_PARTIAL if bad else EXIT_OK
 
 
 def cmd_ask(cfg: Config, args) -> int:
@@ -224,7 +254,9 @@ def cmd_ask(cfg: Config, args) -> int:
     from rag.runtime import open_assistant
     if not args.batch and not args.question:
         return _fail("질문을 입력하거나 --batch FILE을 지정하세요 / give a QUESTION or --batch FILE")
-    rows = read_jsonl(args.batch, ("id", "question")) if args.batch else [{"id": None, "question": args.question}]
+    rows, bad = _batch(args, "question") if args.batch else ([{"id": None, "question": args.question}], 0)
+    if not rows:
+        return EXIT_FAIL
     viewer = _viewer(cfg, args)
     assistant = open_assistant(cfg)
     audit = AuditLog(cfg.log_dir / "audit.jsonl")
@@ -276,9 +308,9 @@ def cmd_ask(cfg: Config, args) -> int:
             _print_answer(answer, "".join(streamed), assistant.prompts)
         else:
             _print_answer(answer, "", assistant.prompts)
-    if failed:
-        return EXIT_FAIL if failed == len(rows) else EXIT_PARTIAL
-    return EXIT_OK
+    if failed == len(rows):
+        return EXIT_FAIL
+    return _batch_rc(bad, failed)
 
 
 # ------------------------------------------------------------------------------------------------------ guard
@@ -287,7 +319,9 @@ def cmd_guard(cfg: Config, args) -> int:
     from rag import guard
     if not args.batch and args.text is None:
         return _fail("검사할 글을 입력하거나 --batch FILE을 지정하세요 / give TEXT or --batch FILE")
-    rows = read_jsonl(args.batch, ("id", "text")) if args.batch else [{"id": None, "text": args.text}]
+    rows, bad = _batch(args, "text", allow_blank=True) if args.batch else ([{"id": None, "text": args.text}], 0)
+    if not rows:
+        return EXIT_FAIL
     for row in rows:
         rep = guard.guard_report(row["text"])
         if args.json:
@@ -299,14 +333,18 @@ def cmd_guard(cfg: Config, args) -> int:
                 print(f"  {guard.TYPE_LABELS.get(f['type'], f['type'])} ({f['type']}, {f['severity']}) "
                       f"위치 {f['start']}–{f['end']}")
             print(f"가린 글: {rep['masked']}")
-    return EXIT_OK
+    return _batch_rc(bad)
 
 
 # ------------------------------------------------------------------------------------------------------ serve / eval
 
 def cmd_serve(cfg: Config, args) -> int:
+    from rag.serving import ServeRefused
     from ui.app import serve
-    return serve(cfg, host=args.host, port=args.port)
+    try:
+        return serve(cfg, host=args.host, port=args.port, insecure_no_auth=args.insecure_no_auth)
+    except ServeRefused as e:                       # checked before any model is loaded
+        return _fail(f"오류 / error: {e}")
 
 
 def cmd_eval(cfg: Config, args) -> int:
@@ -372,6 +410,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", parents=[common], help="브라우저 채팅 시작 / start the browser chat")
     s.add_argument("--host", default=None)
     s.add_argument("--port", type=int, default=None)
+    s.add_argument("--insecure-no-auth", action="store_true",
+                   help="로그인 없이 네트워크 주소로 열기 (위험) / serve a non-loopback host without any login (unsafe)")
     s = sub.add_parser("eval", parents=[common], help="오프라인 평가 / offline evaluation")
     try:
         from eval.cli import add_eval_arguments
@@ -387,21 +427,35 @@ COMMANDS = {"doctor": cmd_doctor, "index": cmd_index, "search": cmd_search, "ask
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from index.store import IndexError_
+    from index.store import IndexBusyError, IndexError_
     from rag.generate import GeneratorError
     from rag.models import ModelProvisionError
     from rag.prompting import PromptError
     try:
         cfg = load_config(args.config, index_dir=args.index)
         return COMMANDS[args.cmd](cfg, args)
+    except IndexBusyError as e:                    # nothing is wrong with the input: try again later
+        if getattr(args, "json", False):
+            _out({"error": str(e), "kind": type(e).__name__})
+        _err(f"오류 / error: {e}")
+        return EXIT_BUSY
     except (ModelProvisionError, IndexError_, PromptError, GeneratorError, ValueError) as e:
         if getattr(args, "json", False):
             _out({"error": str(e), "kind": type(e).__name__})
         _err(f"오류 / error: {e}")
         return EXIT_FAIL
+    except OSError as e:                           # a file or port the user named: the OS's reason and the name
+        if os.environ.get("RAG_DEBUG"):
+            raise
+        where = f": {e.filename}" if e.filename else ""
+        msg = f"오류 / error: {e.strerror or type(e).__name__}{where}"
+        if getattr(args, "json", False):
+            _out({"error": msg, "kind": type(e).__name__})
+        _err(msg)
+        return EXIT_FAIL
     except KeyboardInterrupt:
         _err("중단됨 / interrupted")
-        return 130
+        return EXIT_INTERRUPTED
     except Exception as e:                         # noqa: BLE001 - no traceback reaches a user
         if os.environ.get("RAG_DEBUG"):
             raise
@@ -411,7 +465,7 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "json", False):
             _out({"error": msg, "kind": type(e).__name__})
         _err(msg)
-        return EXIT_FAIL
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

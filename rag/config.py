@@ -77,6 +77,13 @@ class Config:
     auth_user: str | None = None
     auth_password: str | None = None
     upload_max_mb: float = 30.0
+    upload_max_files: int = 20            # files in one upload
+    upload_max_total_mb: float = 100.0    # all files of one upload together
+    uploads_quota_mb: float = 1000.0      # everything kept in data_dir/uploads
+    # per client (the account, else its address; the chat on loopback without accounts: its page), checked before
+    # any work (rag/limits.py); 0 = no limit
+    max_active_per_client: int = 1        # questions running or waiting for the model at once
+    rate_limit_per_minute: int = 12       # questions started per rolling minute
 
     @property
     def models_dir(self) -> Path:
@@ -91,50 +98,109 @@ class Config:
         return self.data_dir / "logs"
 
 
-def _coerce(f: dataclasses.Field, value: object) -> object:
-    if value is None or value == "":
-        return None if "None" in str(f.type) else value
+# what a field's type is called in an error message (Korean first)
+TYPE_NAMES = {"int": "정수(int)", "float": "실수(float)", "bool": "참/거짓(true/false, 1/0, yes/no, on/off)",
+              "Path": "경로(path, 문자열)", "str": "문자열(str)"}
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _kind(f: dataclasses.Field) -> str:
     t = str(f.type)
-    if "Path" in t:
-        return Path(str(value)).expanduser()
-    if t.startswith("int"):
-        return int(value)
-    if t.startswith("float"):
-        return float(value)
-    if t.startswith("bool"):
-        return str(value).lower() in ("1", "true", "yes", "on")
-    return value
+    return next(k for k in ("Path", "int", "float", "bool", "str") if k in t)
+
+
+def _coerce(f: dataclasses.Field, value: object) -> object:
+    """A value from the environment (a string) or a TOML file (typed) as the field's type; TypeError/ValueError if it
+    is not one (a TOML value must already have the type: 1.5 is not an int, "200" is not a number)."""
+    kind, optional = _kind(f), "None" in str(f.type)
+    if value is None or value == "":
+        if optional or kind == "str":
+            return None if optional else ""
+        raise ValueError("empty")
+    if isinstance(value, str) and kind != "str" and kind != "Path":
+        text = value.strip()
+        if kind == "int":
+            return int(text)
+        if kind == "float":
+            return float(text)
+        if text.lower() in _TRUE + _FALSE:
+            return text.lower() in _TRUE
+        raise ValueError(text)
+    if kind == "Path":
+        if not isinstance(value, (str, os.PathLike)):
+            raise TypeError(type(value).__name__)
+        return Path(value).expanduser()
+    if kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
+        raise TypeError(type(value).__name__)
+    if kind == "float" and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise TypeError(type(value).__name__)
+    if kind == "bool" and not isinstance(value, bool):
+        raise TypeError(type(value).__name__)
+    if kind == "str" and not isinstance(value, str):
+        raise TypeError(type(value).__name__)
+    return float(value) if kind == "float" else value
+
+
+def _where(name: str, sources: dict[str, str]) -> str:
+    """Where a setting's value came from, for messages: the RAG_* variable, or the TOML key and its file."""
+    src = sources.get(name, "")
+    if src.startswith("RAG_"):
+        return f"환경 변수 / environment variable {src} (설정 {name})"
+    if src:
+        return f"설정 파일 / config file {src}: {name}"
+    return f"설정 {name}"
+
+
+def _read_toml(p: Path, named_by: str) -> dict:
+    if not p.is_file():
+        raise ValueError(f"설정 파일을 찾을 수 없습니다 (config file not found): {p}{named_by}")
+    try:
+        with p.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as e:          # the message carries "(at line L, column C)"
+        raise ValueError(f"설정 파일 {p}{named_by}: TOML 형식 오류 / not valid TOML: {e}") from None
+    except UnicodeDecodeError as e:
+        raise ValueError(f"설정 파일 {p}{named_by}: UTF-8이 아닙니다 / not UTF-8 (byte {e.start + 1})") from None
+    except OSError as e:
+        raise ValueError(f"설정 파일 {p}{named_by}: 읽을 수 없습니다 / cannot read "
+                         f"({e.strerror or type(e).__name__})") from None
 
 
 def load_config(path: str | Path | None = None, env: dict[str, str] | None = None, **overrides: object) -> Config:
     """Defaults < config file (TOML; RAG_CONFIG names one) < RAG_<FIELD> variables < explicit overrides."""
     env = dict(os.environ if env is None else env)
     values: dict[str, object] = {}
+    sources: dict[str, str] = {}                 # name -> "RAG_NAME" or the config file it came from
+    named_by = "" if path else " (RAG_CONFIG)"
     path = path or env.get("RAG_CONFIG")
     if path:
         p = Path(path)
-        if not p.is_file():
-            raise ValueError(f"설정 파일을 찾을 수 없습니다 (config file not found): {p}")
-        with p.open("rb") as fh:
-            values.update(tomllib.load(fh))
+        values.update(_read_toml(p, named_by))
+        sources.update({k: str(p) for k in values})
     fields = {f.name: f for f in dataclasses.fields(Config)}
     unknown = sorted(set(values) - set(fields))
     if unknown:
-        raise ValueError(f"알 수 없는 설정 항목 (unknown config keys): {', '.join(unknown)}")
+        raise ValueError(f"알 수 없는 설정 항목 (unknown config keys): {', '.join(unknown)}"
+                         + (f" — {path}" if path else ""))
     for name in fields:
         key = "RAG_" + name.upper()
         if key in env:
             values[name] = env[key]
-    values.update({k: v for k, v in overrides.items() if v is not None})
+            sources[name] = key
+    given = {k: v for k, v in overrides.items() if v is not None}
+    values.update(given)
+    for k in given:
+        sources.pop(k, None)
     coerced = {}
     for k, v in values.items():
         try:
             coerced[k] = _coerce(fields[k], v)
         except (TypeError, ValueError):
-            raise ValueError(f"설정 {k}의 값이 {fields[k].type} 형식이 아닙니다 / config {k}: not a valid "
-                             f"{fields[k].type}: {v!r}") from None
+            expected = TYPE_NAMES[_kind(fields[k])]
+            raise ValueError(f"{_where(k, sources)} = {v!r}: {expected} 값이어야 합니다 / "
+                             f"expected {expected.split('(')[1].rstrip(')')}") from None
     cfg = Config(**coerced)
-    validate(cfg)
+    validate(cfg, sources)
     return cfg
 
 
@@ -147,10 +213,15 @@ POSITIVE = ("n_ctx", "n_threads", "max_tokens", "embed_batch_size", "chunk_token
             "evidence_chars")
 
 
-def validate(cfg: Config) -> None:
+def validate(cfg: Config, sources: dict[str, str] | None = None) -> None:
+    """Names and ranges; `sources` (name -> RAG_* variable or config file) lets the message say where a value came
+    from."""
+    sources = sources or {}
     for key, allowed in CHOICES.items():
         if getattr(cfg, key) not in allowed:
-            raise ValueError(f"설정 {key} = {getattr(cfg, key)!r}: 허용 값 / allowed values: {', '.join(allowed)}")
+            raise ValueError(f"{_where(key, sources)} = {getattr(cfg, key)!r}: 허용 값 / allowed values: "
+                             f"{', '.join(allowed)}")
     for key in POSITIVE:
         if getattr(cfg, key) <= 0:
-            raise ValueError(f"설정 {key} = {getattr(cfg, key)!r}: 0보다 커야 합니다 / must be > 0")
+            raise ValueError(f"{_where(key, sources)} = {getattr(cfg, key)!r}: 0보다 큰 정수(int)여야 합니다 / "
+                             f"must be an integer > 0")

@@ -57,7 +57,9 @@ def _embedder_check(cfg: Config) -> dict:
         path = models.embedder_path(cfg)
         out["path"] = str(path)
         from index.embed import embed_passages, embedder_id, embedding_dim, load_embedder
-        model = load_embedder(str(path), cfg.embed_backend)
+        from rag.runtime import embed_backend_for
+        out["backend"] = embed_backend_for(cfg, path)          # doctor reads: it never exports into the model cache
+        model = load_embedder(str(path), out["backend"])
         out["id"] = embedder_id(path)
         out["dim"] = int(embedding_dim(model))
         ours = embed_passages(model, PROBE)

@@ -2,17 +2,33 @@
 the CLI, the browser chat, eval. The one place where config fields become arguments. No globals."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from index.embed import describe, load_embedder
-from index.store import Index, UpdateReport, expected_settings, load_index, update_index
+from index.store import Index, UpdateReport, current_generation, expected_settings, load_index, update_index
 from rag.config import Config
 from rag.models import embedder_path, generator_path
 
 
-def open_embedder(cfg: Config):
+def embed_backend_for(cfg: Config, path: Path, may_export: bool = False) -> str:
+    """The backend to load. With embed_backend = "onnx" only a writer (`rag index`, may_export) makes the one-time
+    export into the model cache; a reader (search, ask, serve, doctor) uses a current export if there is one, else
+    torch — the same weights in float32, so the index's embedder identity still matches — and says so on stderr."""
+    if cfg.embed_backend != "onnx" or may_export:
+        return cfg.embed_backend
+    from index.onnx import existing_onnx_int8
+    if existing_onnx_int8(path) is not None:
+        return "onnx"
+    sys.stderr.write("안내 / notice: ONNX 임베딩 파일이 아직 없어 이번에는 torch로 임베딩합니다 (`rag index`가 만듭니다) / "
+                     "no ONNX export of the embedder yet: using torch this time (`rag index` creates it)\n")
+    return "torch"
+
+
+def open_embedder(cfg: Config, *, may_export: bool = False):
+    """(model, folder). Only may_export=True (a command that writes an index) may write into the model cache."""
     path = embedder_path(cfg)
-    return load_embedder(str(path), cfg.embed_backend), path
+    return load_embedder(str(path), embed_backend_for(cfg, path, may_export)), path
 
 
 def pii_screen(policy: str):
@@ -43,7 +59,7 @@ def index_files(cfg: Config, paths: list, embedder=None, path: Path | None = Non
                 **kw) -> UpdateReport:
     """Index `paths` into cfg's index (or `index_dir`) with cfg's settings; kw: rebuild, prune, progress."""
     if embedder is None:
-        embedder, path = open_embedder(cfg)
+        embedder, path = open_embedder(cfg, may_export=True)
     return update_index(index_dir or cfg.resolved_index_dir, paths, embedder, path, **{**index_options(cfg), **kw})
 
 
@@ -61,6 +77,17 @@ def make_retriever(cfg: Config, index: Index, embedder, fusion: str | None = Non
     return Retriever(index, embedder, fusion or cfg.fusion, cfg.fusion_weight_bm25, cfg.candidates,
                      abbreviations=load_abbreviations(cfg.prompts_dir / "abbreviations.toml") if cfg.abbreviations
                      else {})
+
+
+def fresh_retriever(cfg: Config, retriever):
+    """`retriever` itself while its generation is still the live one, else a new retriever (same embedder) over the
+    generation another process (or the admin tab) has written since: a long-running server follows `rag index`
+    without a restart. One small file read per call."""
+    live = current_generation(cfg.resolved_index_dir)
+    if live is None or live.name == Path(retriever.index.path).name:
+        return retriever
+    path = Path(retriever.index.manifest["embedder"]["path"])
+    return make_retriever(cfg, open_index(cfg, retriever.embedder, path), retriever.embedder)
 
 
 def open_retriever(cfg: Config):
