@@ -410,7 +410,8 @@ def _free_port() -> int:
 
 def server_env(cfg: Config, data_dir: Path, index_dir: Path) -> dict[str, str]:
     """The child's environment: every setting of `cfg` as RAG_<FIELD> (so the server answers with the settings the
-    report records), logs in `data_dir`, no login (a load client cannot log in; loopback only, for this run)."""
+    report records), logs in `data_dir`, no login (a load client cannot log in; loopback only, for this run), no
+    per-client limits."""
     import dataclasses
     import os
     env = {k: v for k, v in os.environ.items() if k != "RAG_CONFIG"}
@@ -419,7 +420,9 @@ def server_env(cfg: Config, data_dir: Path, index_dir: Path) -> dict[str, str]:
         if v is not None:
             env["RAG_" + f.name.upper()] = str(v)
     env.update(RAG_DATA_DIR=str(data_dir), RAG_MODEL_CACHE_DIR=str(cfg.models_dir), RAG_INDEX_DIR=str(index_dir),
-               RAG_AUTH_USER="", RAG_AUTH_PASSWORD="", GRADIO_ANALYTICS_ENABLED="False")
+               RAG_AUTH_USER="", RAG_AUTH_PASSWORD="", GRADIO_ANALYTICS_ENABLED="False",
+               # every simulated user calls from 127.0.0.1: the per-address limits (rag/limits.py) would refuse them
+               RAG_MAX_ACTIVE_PER_CLIENT="0", RAG_RATE_LIMIT_PER_MINUTE="0")
     return env
 
 

@@ -30,6 +30,8 @@ class Viewer:
 # the CLI without --user, and the browser when no account exists: 공개 and 내부, no 대외비
 LOCAL = Viewer(None, frozenset(), True, True)
 ANONYMOUS = Viewer(None, frozenset(), False, False)
+# the browser without accounts on a host reachable from the network (rag/serving.py): the same reading, no admin
+SHARED = Viewer(None, frozenset(), True, False)
 
 
 def permitted(level: str, groups, viewer: Viewer) -> bool:

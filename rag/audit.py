@@ -57,7 +57,9 @@ class AuditLog:
 
     def record_answer(self, question: str, findings, answer, *, masked: bool, acknowledged: bool = False,
                       channel: str = "ui", session: str | None = None, error: str | None = None,
-                      request_id: str | None = None) -> str:
+                      request_id: str | None = None, client: str | None = None) -> str:
+        """One question: answered, refused, or failed (`error`: the exception class, or a refusal before any work —
+        rag.limits BUSY / RATE, QuestionTooLong). `client` names whom a limit counted (rag/limits.py), when one did."""
         rid = uuid.uuid4().hex[:12]
         self._write({
             "id": rid, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "kind": "ask", "channel": channel,
@@ -73,6 +75,7 @@ class AuditLog:
             "user": getattr(answer, "user", None), "withheld_by_access": getattr(answer, "withheld", 0),
             "error": _masked(error),
             "timings": {k: round(v, 1) if isinstance(v, float) else v for k, v in getattr(answer, "timings", {}).items()},
+            **({"client": client} if client else {}),
         })
         return rid
 

@@ -28,10 +28,11 @@ from pathlib import Path
 import gradio as gr
 
 from index.access import DEFAULT_LEVEL, LEVELS
-from rag import access, conversations, guard
+from rag import access, conversations, guard, serving
 from rag.answer import Turn, display_source
 from rag.audit import AuditLog
 from rag.config import Config
+from rag.limits import ClientLimits, Refusal
 from rag.records import Answer, Citation, Finding, answer_json
 from ui import a11y, admin
 from ui.html import esc, table_html
@@ -46,6 +47,11 @@ MESSAGES = {
     "default_file_name": "문서",
 }
 SAFE_NAME_MAX = 120
+# the live guard reads at most this many characters per token of the question budget: a question the model can take
+# is shorter (Korean runs ~1-2 characters a token, English ~4-5), and a longer paste is refused for its length anyway
+SCAN_CHARS_PER_TOKEN = 6
+COMMENT_MAX_CHARS = 2000                           # a feedback comment is cut here before the guard reads it
+PUBLIC_API = ("ask",)                              # the only events callable by name (/gradio_api/call/<name>)
 
 # system fonts only (Gradio's default theme would serve its own web fonts, which carry no Hangul anyway)
 FONT = ["Noto Sans CJK KR", "Noto Sans KR", "Malgun Gothic", "Apple SD Gothic Neo", "NanumGothic",
@@ -213,21 +219,37 @@ def safe_filename(name: str, default: str = MESSAGES["default_file_name"]) -> st
     return f"{stem}.{suffix}" if suffix else stem
 
 
+def folder_bytes(folder: Path) -> dict[str, int]:
+    """The size of each file directly in `folder` (the saved uploads)."""
+    try:
+        return {p.name: p.stat().st_size for p in Path(folder).iterdir() if p.is_file()}
+    except OSError:
+        return {}
+
+
 def save_uploads(files: Iterable[str | Path], uploads_dir: Path, max_bytes: int, suffixes: Iterable[str],
-                 texts: dict) -> tuple[list[tuple[str, Path]], list[tuple[str, str]]]:
+                 texts: dict, *, max_files: int | None = None, max_total: int | None = None,
+                 quota: int | None = None) -> tuple[list[tuple[str, Path]], list[tuple[str, str]]]:
     """Copy uploaded files into `uploads_dir` under safe names (a new upload of the same name replaces the earlier
-    one, so a revised document is re-indexed as changed). Returns (saved [(name, path)], rejected [(name, reason)])."""
+    one, so a revised document is re-indexed as changed). Returns (saved [(name, path)], rejected [(name, reason)]).
+    Quotas (None: none): `max_files` files and `max_total` bytes in this upload, `quota` bytes in `uploads_dir`
+    altogether (a replaced file's old size does not count); each refused file is named with the limit it passed."""
     uploads_dir = Path(uploads_dir)
     uploads_dir.mkdir(parents=True, exist_ok=True)
     root = uploads_dir.resolve()
+    kept = folder_bytes(uploads_dir)
+    total = 0
     allowed = {s.lower() for s in suffixes}
     saved: list[tuple[str, Path]] = []
     rejected: list[tuple[str, str]] = []
     used: set[str] = set()
-    for f in files:
+    for i, f in enumerate(files):
         src = Path(f)
         name = safe_filename(src.name)
         suffix = "." + name.rpartition(".")[2] if "." in name else ""
+        if max_files is not None and i >= max_files:
+            rejected.append((name, texts["upload_too_many"].format(max_files=max_files)))
+            continue
         if suffix not in allowed:
             rejected.append((name, texts["upload_bad_type"].format(suffix=suffix or "-")))
             continue
@@ -239,6 +261,10 @@ def save_uploads(files: Iterable[str | Path], uploads_dir: Path, max_bytes: int,
         if size > max_bytes:
             rejected.append((name, texts["upload_too_big"].format(size=size / 2**20, max_mb=max_bytes / 2**20)))
             continue
+        if max_total is not None and total + size > max_total:
+            rejected.append((name, texts["upload_total_too_big"].format(total=(total + size) / 2**20,
+                                                                        max_mb=f"{max_total / 2**20:g}")))
+            continue
         stem, n = name[: len(name) - len(suffix)], 2
         while name in used:                          # two files of one batch with the same safe name
             name = f"{stem}-{n}{suffix}"
@@ -248,6 +274,11 @@ def save_uploads(files: Iterable[str | Path], uploads_dir: Path, max_bytes: int,
         if dest.parent != root:                      # cannot happen with safe names; never write elsewhere
             rejected.append((name, texts["upload_unreadable"]))
             continue
+        used_bytes = sum(b for k, b in kept.items() if k != name)
+        if quota is not None and used_bytes + size > quota:
+            rejected.append((name, texts["upload_quota_full"].format(used=used_bytes / 2**20, size=size / 2**20,
+                                                                     max_mb=f"{quota / 2**20:g}")))
+            continue
         tmp = dest.with_name(f".{dest.name}.part")
         try:
             shutil.copyfile(src, tmp)
@@ -256,8 +287,30 @@ def save_uploads(files: Iterable[str | Path], uploads_dir: Path, max_bytes: int,
             tmp.unlink(missing_ok=True)
             rejected.append((name, texts["upload_unreadable"]))
             continue
+        total += size
+        kept[name] = size
         saved.append((name, dest))
     return saved, rejected
+
+
+def remove_temp_uploads(files: Iterable[str | Path]) -> int:
+    """Delete files Gradio received (its upload folder, GRADIO_TEMP_DIR) once they are copied or refused, with the
+    folder Gradio made for each when it is left empty; nothing outside that folder is touched. Returns how many."""
+    from gradio.utils import get_upload_folder
+    root = Path(get_upload_folder()).resolve()
+    n = 0
+    for f in files:
+        try:
+            path = Path(getattr(f, "name", f)).resolve()
+            if root not in path.parents or not path.is_file():
+                continue
+            path.unlink()
+            n += 1
+            if path.parent != root and not any(path.parent.iterdir()):
+                path.parent.rmdir()
+        except OSError:
+            continue
+    return n
 
 
 def upload_result_html(texts: dict, rows: list[tuple[str, str, str]], summary: str,
@@ -300,6 +353,23 @@ def reload_index(cfg: Config, assistant, embedder, embedder_path):
     return dataclasses.replace(assistant, retriever=retriever)
 
 
+def current_assistant(cfg: Config, holder: _Holder, lock: threading.Lock):
+    """The live assistant, moved onto a newer index generation first when another process (`rag index`, a second
+    server) or the admin tab has written one. A generation that cannot be opened keeps the one in use (logged)."""
+    from index.store import IndexError_
+    from rag.runtime import fresh_retriever
+    with lock:
+        asst = holder.assistant
+        try:
+            retriever = fresh_retriever(cfg, asst.retriever)
+        except IndexError_ as e:
+            log.warning("new index generation not opened, the current one stays in use: %s", type(e).__name__)
+            return asst
+        if retriever is not asst.retriever:
+            holder.assistant = asst = dataclasses.replace(asst, retriever=retriever)
+        return asst
+
+
 _REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
 
 
@@ -320,19 +390,24 @@ def build_app(cfg: Config, assistant):
     ai_label = prompts.messages["ai_label"]
     audit = AuditLog(cfg.log_dir / "audit.jsonl")
     holder = _Holder(assistant)
+    reloading = threading.Lock()
     uploads_dir = Path(cfg.data_dir) / "uploads"
     suffixes = sorted(SUPPORTED_SUFFIXES)
     max_upload = int(cfg.upload_max_mb * 2**20)
+    # served on loopback: without accounts its one user is the admin; reachable from the network: never without one
+    local_only = serving.is_loopback(cfg.host)
+    limits = ClientLimits(cfg.max_active_per_client, cfg.rate_limit_per_minute)
 
     def session_id(request: gr.Request | None) -> str | None:
         return getattr(request, "session_hash", None)
 
     def viewer_for(request: gr.Request | None):
         """Who asks: with accounts, the signed-in user (their groups apply; rag/access.py); without accounts the one
-        user of an office machine (공개 and 내부, the document tab). Anyone else is anonymous (공개 only)."""
+        user of an office machine (공개 and 내부, the document tab), and on a host reachable from the network the same
+        reading without the document tab (rag/serving.py). Anyone else is anonymous (공개 only)."""
         from rag import access, users
         if not users.any_users(cfg.data_dir):
-            return access.LOCAL
+            return access.LOCAL if local_only else access.SHARED
         name = getattr(request, "username", None)
         try:
             return users.get(cfg.data_dir, name).viewer() if name else access.ANONYMOUS
@@ -356,15 +431,31 @@ def build_app(cfg: Config, assistant):
     def hidden_warning():
         return gr.Column(visible=False), "", [], gr.Button()
 
+    def scan_chars() -> int:
+        """How much of a question the guard reads: the most a question the model can take may have (its budget in
+        tokens, SCAN_CHARS_PER_TOKEN characters each). A longer one is refused for its length before any scan."""
+        return (holder.assistant.question_budget() or cfg.n_ctx) * SCAN_CHARS_PER_TOKEN
+
+    def question_length(text: str) -> tuple[int, int] | None:
+        """Assistant.too_long, bounded: beyond scan_chars() characters the tokens are estimated from that much of
+        the text (a 1 MB paste is never tokenized or scanned whole) and the question is too long."""
+        asst, cap = holder.assistant, scan_chars()
+        if len(text) <= cap:
+            return asst.too_long(text)
+        budget = asst.question_budget() or cfg.n_ctx
+        return max(asst.question_tokens(text[:cap]) * len(text) // cap, budget + 1), budget
+
     def live_scan(text: str):
-        """As the user types: the warning panel, and why the question cannot be sent when it is too long."""
-        findings = guard.scan(text or "")
-        return (*(warning_view(text, findings) if guard.needs_warning(findings) else hidden_warning()),
-                length_note(text))
+        """As the user types (.input with trigger_mode="always_last": one scan at a time, then the latest text): the
+        warning panel over the first scan_chars() characters, and why the question cannot be sent when too long."""
+        head = (text or "")[:scan_chars()]
+        findings = guard.scan(head)
+        return (*(warning_view(head, findings) if guard.needs_warning(findings) else hidden_warning()),
+                length_note(text or ""))
 
     def length_note(text: str) -> str:
         """The reason a question cannot be sent (longer than the model can take with its evidence), else ""."""
-        long = holder.assistant.too_long(text or "")
+        long = question_length(text or "")
         if not long:
             return ""
         tokens, limit = long
@@ -372,9 +463,9 @@ def build_app(cfg: Config, assistant):
         return (f"<div role=\"status\" class=\"too-long\">"
                 f"{esc(T['question_too_long'].format(tokens=tokens, limit=limit, chars=chars))}</div>")
 
-    def check(text: str):
-        """On Enter / 보내기: nothing is sent when the question cannot fit; send directly when there is nothing to
-        warn about, else show the panel."""
+    def check(text: str, request: gr.Request):
+        """On Enter / 보내기: nothing is sent when the question cannot fit, or (gr.Error, the text stays in the box)
+        when this client is at its limits; send directly when there is nothing to warn about, else show the panel."""
         text = (text or "").strip()
         if not text:
             return (*hidden_warning(), None, gr.skip(), "")
@@ -384,13 +475,42 @@ def build_app(cfg: Config, assistant):
         findings = guard.scan(text)
         if guard.needs_warning(findings):
             return (*warning_view(text, findings), None, gr.skip(), "")
+        over_limit(client_key(request, "ui"), "ui", request)
         outgoing = {"text": text, "shown": text, "findings": findings, "masked": False, "ack": False}
         return (*hidden_warning(), outgoing, "", "")
+
+    # --------------------------------------------------------------------------- per-client limits (rag/limits.py)
+    def client_key(request: gr.Request | None, channel: str) -> str:
+        """Whom the limits count: the account; else the address (the chat on loopback: its page, since every page
+        there has the same address). A shared auth_user login is not an account: its users differ by address."""
+        name = viewer_for(request).name
+        if name:
+            return f"user:{name}"
+        host = getattr(getattr(request, "client", None), "host", None) or "unknown"
+        if channel == "ui" and serving.is_loopback(host):
+            return f"page:{session_id(request)}"
+        return f"ip:{host}"
+
+    def limit_message(refusal: Refusal) -> str:
+        if refusal.retry_after_s:
+            return T["limit_rate"].format(limit=refusal.limit, seconds=refusal.retry_after_s)
+        return T["limit_busy"].format(limit=refusal.limit)
+
+    def over_limit(client: str, channel: str, request: gr.Request | None, request_id: str | None = None,
+                   admit: bool = False) -> None:
+        """Refuse (recorded in the audit log, then gr.Error) a question beyond the client's limits; `admit` counts
+        it when allowed (the caller then releases it), else this only looks."""
+        refusal = limits.admit(client) if admit else limits.check(client)
+        if refusal is None:
+            return
+        audit.record_answer(None, [], None, masked=False, channel=channel, session=session_id(request),
+                            error=refusal.reason, request_id=request_id, client=client)
+        raise gr.Error(limit_message(refusal))
 
     def choose(choice: str):
         def fn(text: str, request: gr.Request):
             text = (text or "").strip()
-            findings = guard.scan(text)
+            findings = guard.scan(text[:scan_chars()])       # a longer text is refused below for its length
             types = [f.type for f in findings]
             if types:
                 audit.record_warning(types, choice, session=session_id(request))
@@ -406,6 +526,7 @@ def build_app(cfg: Config, assistant):
                 outgoing = {"text": sent, "shown": sent, "findings": findings, "masked": sent != text, "ack": False}
             else:
                 outgoing = {"text": text, "shown": text, "findings": findings, "masked": False, "ack": bool(types)}
+            over_limit(client_key(request, "ui"), "ui", request)
             return (*hidden_warning(), outgoing, "", "")
         return fn
 
@@ -416,7 +537,7 @@ def build_app(cfg: Config, assistant):
         viewer = viewer_for(request)
         if viewer.name:
             return f"user:{viewer.name}"
-        if viewer is access.LOCAL and browser_id:
+        if viewer in (access.LOCAL, access.SHARED) and browser_id:
             return f"browser:{browser_id}"
         return None
 
@@ -476,6 +597,19 @@ def build_app(cfg: Config, assistant):
             ev.set()
 
     def respond(outgoing: dict | None, sess: dict, browser_id: str | None, request: gr.Request):
+        """The answer, counted against the client's limits when it starts (a direct call that skipped `check` too):
+        refused before any work beyond them, released when done, cancelled or failed."""
+        if not outgoing:
+            yield from respond_admitted(outgoing, sess, browser_id, request)
+            return
+        client = client_key(request, "ui")
+        over_limit(client, "ui", request, admit=True)
+        try:
+            yield from respond_admitted(outgoing, sess, browser_id, request)
+        finally:
+            limits.release(client)
+
+    def respond_admitted(outgoing: dict | None, sess: dict, browser_id: str | None, request: gr.Request):
         for out in answer_stream(outgoing, sess, request):
             yield *out, gr.skip()
         answer = sess.pop("_answer", None)
@@ -491,7 +625,7 @@ def build_app(cfg: Config, assistant):
         if not outgoing:
             yield gr.skip(), gr.skip(), None
             return
-        asst = holder.assistant
+        asst = current_assistant(cfg, holder, reloading)
         sent = outgoing["text"]
         messages = sess["messages"]
         messages.append({"role": "user", "content": esc(outgoing["shown"])})
@@ -549,7 +683,7 @@ def build_app(cfg: Config, assistant):
             if not ids:
                 return T["feedback_no_answer"], gr.skip()
             last = ids[max(ids, key=int)]
-            audit.record_feedback(last, rating, comment or "", session=session_id(request))
+            audit.record_feedback(last, rating, (comment or "")[:COMMENT_MAX_CHARS], session=session_id(request))
             return T["feedback_saved"], ""
         return fn
 
@@ -559,7 +693,7 @@ def build_app(cfg: Config, assistant):
         if rid is None:
             return gr.skip(), gr.skip()
         rating = "up" if data.liked is True else "down" if data.liked is False else str(data.liked)
-        audit.record_feedback(rid, rating, comment or "", session=session_id(request))
+        audit.record_feedback(rid, rating, (comment or "")[:COMMENT_MAX_CHARS], session=session_id(request))
         return T["feedback_saved"], ""
 
     def new_chat():
@@ -567,8 +701,10 @@ def build_app(cfg: Config, assistant):
 
     # --------------------------------------------------------------------------- admin: upload and re-index
     def preview_pii(files, request: gr.Request):
-        """Before indexing: the personal data found in each chosen file, by type and count (never a value)."""
+        """Before indexing: the personal data found in each chosen file (at most upload_max_files), by type and count
+        (never a value)."""
         if not viewer_for(request).admin:
+            remove_temp_uploads(files or [])          # whatever a non-admin got into Gradio's folder goes
             return upload_result_html(T, [], T["admin_only"])
         from index.loaders import LoadFailure, load_file
         from index.pii import screen_document
@@ -577,7 +713,7 @@ def build_app(cfg: Config, assistant):
             return ""
         screen = pii_screen("flag")                  # counts only; the chosen policy applies at indexing
         rows = []
-        for f in files:
+        for f in files[:cfg.upload_max_files]:
             path = Path(getattr(f, "name", f))
             name = safe_filename(path.name)
             try:
@@ -591,10 +727,11 @@ def build_app(cfg: Config, assistant):
 
     def upload_and_index(files, policy, level, groups, request: gr.Request, progress=gr.Progress()):
         from index.pii import POLICIES
-        from index.store import IndexError_
+        from index.store import IndexBusyError, IndexError_
         from rag.models import embedder_path
         from rag.runtime import index_files, pii_screen
         if not viewer_for(request).admin:
+            remove_temp_uploads(files or [])
             return upload_result_html(T, [], T["admin_only"])
         if not files:
             return upload_result_html(T, [], T["upload_none"])
@@ -607,7 +744,10 @@ def build_app(cfg: Config, assistant):
             return upload_result_html(T, [], T["secret_needs_groups"])
         paths = [getattr(f, "name", f) for f in files]
         progress(0, desc=T["stage_copy"])
-        saved, rejected = save_uploads(paths, uploads_dir, max_upload, suffixes, T)
+        saved, rejected = save_uploads(paths, uploads_dir, max_upload, suffixes, T, max_files=cfg.upload_max_files,
+                                       max_total=int(cfg.upload_max_total_mb * 2**20),
+                                       quota=int(cfg.uploads_quota_mb * 2**20))
+        remove_temp_uploads(paths)                   # copied (or refused): Gradio's copies are not kept
         rows = [(name, T["upload_error"], reason) for name, reason in rejected]
         if not saved:
             return upload_result_html(T, rows, T["upload_summary"].format(
@@ -625,11 +765,11 @@ def build_app(cfg: Config, assistant):
                                  max_bytes=min(max_upload, int(cfg.max_file_mb * 2**20)),
                                  screen=pii_screen(policy if policy in POLICIES else cfg.document_pii), label=label)
         except IndexError_ as e:
-            busy = "lock" in str(e)
+            busy = isinstance(e, IndexBusyError)
             reason = T["upload_busy"] if busy else T["upload_failed"].format(reason=str(e).split("\n")[0])
             return upload_result_html(T, rows, reason)
         progress(1.0, desc=T["stage_reload"])
-        if report.added or report.changed or report.removed:
+        if report.added or report.changed or report.removed or report.relabelled:
             holder.assistant = reload_index(cfg, asst, embedder, emb_path)
         name_of = {str(p): name for name, p in saved}
         screen = pii_screen(report.pii_policy or cfg.document_pii)
@@ -728,9 +868,25 @@ def build_app(cfg: Config, assistant):
             sequence number) and with the answer, and echoed as "request_id" in the reply, so a load run can check
             what the server received, answered and in which order (eval/load.py). Nobody sees a warning here, so
             personal data is always masked before it is sent; the audit log records the finding types as for the
-            chat. A failure is recorded (exception class only) before it reaches the caller."""
+            chat. A failure is recorded (exception class only) before it reaches the caller. Beyond the client's
+            limits (the account, else the address: max_active_per_client, rate_limit_per_minute) a question is refused
+            before any work, recorded (error Busy / RateLimited) and answered with a gr.Error saying why."""
             request_id = api_request_id(request_id)
             audit.record_start(request_id, channel="api")
+            client = client_key(request, "api")
+            over_limit(client, "api", request, request_id, admit=True)
+            try:
+                return answer_api(question, request_id, request)
+            finally:
+                limits.release(client)
+
+        def answer_api(question: str, request_id: str, request: gr.Request | None) -> dict:
+            question, cap = question or "", scan_chars()
+            if len(question) > cap:                   # refused for its length before the guard reads it all
+                long = question_length(question)
+                audit.record_answer(question[:cap], [], None, masked=False, channel="api", error="QuestionTooLong",
+                                    request_id=request_id)
+                raise gr.Error(holder.assistant.prompts.msg("question_too_long", tokens=long[0], limit=long[1]))
             findings = guard.scan(question or "")
             sent = guard.mask(question, findings) if guard.needs_warning(findings) else question
             long = holder.assistant.too_long(sent or "")
@@ -739,7 +895,7 @@ def build_app(cfg: Config, assistant):
                                     error="QuestionTooLong", request_id=request_id)
                 raise gr.Error(holder.assistant.prompts.msg("question_too_long", tokens=long[0], limit=long[1]))
             try:
-                answer = holder.assistant.ask(sent, viewer=viewer_for(request))
+                answer = current_assistant(cfg, holder, reloading).ask(sent, viewer=viewer_for(request))
             except Exception as e:                    # the type only: messages may quote the question
                 audit.record_answer(question, findings, None, masked=sent != question, channel="api",
                                     error=type(e).__name__, request_id=request_id)
@@ -794,6 +950,32 @@ def theme():
     return gr.themes.Default(font=FONT, font_mono=FONT_MONO)
 
 
+_NAMED_CALL = re.compile(r"^/gradio_api/(?:call/v2|call|run|api)/(?P<name>[^/]+)")
+
+
+class ApiGate:
+    """ASGI middleware in front of Gradio's routes. Gradio's api_visibility="private" only hides an event from the API
+    page and the client libraries: POST /gradio_api/call/<function name> (and /run/, /api/) still runs it, and
+    /gradio_api/queue/join runs any event by its number, as the page itself does. So events are callable by name only
+    when public (PUBLIC_API), and every privileged handler checks its caller as well (viewer_for: no upload or re-index
+    by a non-admin, however called). With no admin possible (`uploads=False`), Gradio's upload route is closed too."""
+
+    def __init__(self, app, public: tuple[str, ...] = PUBLIC_API, uploads: bool = True):
+        self.app, self.public, self.uploads = app, frozenset(public), uploads
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            path = scope.get("path", "")
+            named = _NAMED_CALL.match(path)
+            if (named and named["name"] not in self.public) or (
+                    not self.uploads and path.rstrip("/") == "/gradio_api/upload"):
+                await send({"type": "http.response.start", "status": 403,
+                            "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
+                await send({"type": "http.response.body", "body": b"Forbidden"})
+                return
+        await self.app(scope, receive, send)
+
+
 def launch_options(cfg: Config, host: str | None = None, port: int | None = None) -> dict:
     """Everything passed to Blocks.launch: local only, no share link, no telemetry, nothing from the internet."""
     from rag import users
@@ -804,15 +986,26 @@ def launch_options(cfg: Config, host: str | None = None, port: int | None = None
         auth_message = esc(load_texts()["login_message"])
     else:                                         # no accounts: one optional shared login, as before
         auth = (cfg.auth_user, cfg.auth_password) if cfg.auth_user and cfg.auth_password else None
+    from starlette.middleware import Middleware
+    uploads = serving.is_loopback(host or cfg.host) or users.any_users(cfg.data_dir)
     return dict(server_name=host or cfg.host, server_port=port or cfg.port, share=False, auth=auth,
-                auth_message=auth_message,
+                auth_message=auth_message, app_kwargs={"middleware": [Middleware(ApiGate, uploads=uploads)]},
                 max_file_size=int(cfg.upload_max_mb * 2**20), footer_links=[], run_history=False, pwa=False,
                 mcp_server=False, ssr_mode=False, show_error=False, inbrowser=False, enable_monitoring=False,
                 blocked_paths=[str(Path(cfg.data_dir).resolve())], theme=theme(), css=CSS, js=PAGE_JS)
 
 
-def serve(cfg: Config, host: str | None = None, port: int | None = None) -> int:
-    """Start the browser chat (blocks until interrupted). Binds cfg.host (127.0.0.1) by default."""
+def serve(cfg: Config, host: str | None = None, port: int | None = None, insecure_no_auth: bool = False) -> int:
+    """Start the browser chat (blocks until interrupted). Binds cfg.host (127.0.0.1) by default. Refuses
+    (serving.ServeRefused) a half-set login, and a host reachable from the network without any login unless
+    `insecure_no_auth`; checked before any model is loaded."""
+    import sys
+    cfg = dataclasses.replace(cfg, host=host or cfg.host, port=port or cfg.port)      # build_app reads the exposure
+    warning = serving.check_serve(cfg, cfg.host, insecure_no_auth)
+    if warning:
+        log.warning("%s", warning)
+        sys.stderr.write(warning + "\n")
+        sys.stderr.flush()
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     from rag.runtime import open_assistant
     assistant = open_assistant(cfg)
