@@ -91,7 +91,7 @@ def iter_jsonl(path: str | Path, need: tuple[str, ...], *, unique_ids: bool = Tr
                 ids.add(row["id"])
             yield row
     finally:
-        if fh is not sys.stdin.buffer:
+        if fh is not getattr(sys.stdin, "buffer", None):
             fh.close()
 
 
