@@ -88,13 +88,13 @@ def page(browser, server):
 
 # ------------------------------------------------------------------------------------------------ helpers
 
-def write_summary(summary: dict) -> None:
+def write_summary(summary: dict, name: str = "axe-summary.md") -> None:
     lines = ["# axe-core " + _axe_version() + f" ({', '.join(AXE_TAGS)})", "",
              "| state | " + " | ".join(IMPACTS) + " | rules |", "|---" * (len(IMPACTS) + 2) + "|"]
     for state, s in summary.items():
         rules = ", ".join(f"{r} ({i}, {n})" for r, i, n in s["rules"]) or "-"
         lines.append(f"| {state} | " + " | ".join(str(s["counts"][i]) for i in IMPACTS) + f" | {rules} |")
-    (ARTIFACTS / "axe-summary.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (ARTIFACTS / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def _axe_version() -> str:
@@ -102,7 +102,7 @@ def _axe_version() -> str:
     return m.group(1) if m else "?"
 
 
-def run_axe(pg, state: str, summary: dict) -> list[dict]:
+def run_axe(pg, state: str, summary: dict, summary_name: str = "axe-summary.md") -> list[dict]:
     """axe-core over the whole document with the WCAG 2.0/2.1 A+AA rules; the full result goes to axe-<state>.json.
     Returns the serious and critical violations."""
     time.sleep(0.6)                                   # let Gradio's fade-ins and the page JS settle
@@ -114,7 +114,7 @@ def run_axe(pg, state: str, summary: dict) -> list[dict]:
     violations = result["violations"]
     counts = {i: sum(len(v["nodes"]) for v in violations if v["impact"] == i) for i in IMPACTS}
     summary[state] = {"counts": counts, "rules": [(v["id"], v["impact"], len(v["nodes"])) for v in violations]}
-    write_summary(summary)
+    write_summary(summary, summary_name)
     return [v for v in violations if v["impact"] in BLOCKING]
 
 

@@ -94,6 +94,20 @@ def tab_visible(pg, name: str) -> bool:
     return tab.count() > 0 and tab.first.is_visible()
 
 
+def test_the_login_page_has_no_serious_accessibility_violation(browser, server):
+    """axe-core (as tests/test_ui_a11y.py runs it) on the page every official sees first when accounts exist."""
+    from test_ui_a11y import AXE, describe, run_axe
+    if not AXE.is_file():
+        pytest.skip(f"axe-core is not installed ({AXE}): npm ci --prefix tests/a11y (scripts/test.sh does it)")
+    ctx = browser.new_context(viewport={"width": 1200, "height": 900}, locale="ko-KR")
+    pg = ctx.new_page()
+    pg.goto(server.url)
+    pg.locator("input[type=password]").wait_for(timeout=60_000)
+    bad = run_axe(pg, "login", {}, summary_name="axe-summary-login.md")
+    ctx.close()
+    assert not bad, f"axe on the login page:\n{describe(bad)}"
+
+
 def test_a_wrong_password_is_refused(browser, server):
     ctx = browser.new_context(locale="ko-KR")
     pg = ctx.new_page()

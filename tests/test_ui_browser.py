@@ -441,6 +441,17 @@ def test_a_queued_question_shows_its_place_and_a_reloaded_page_frees_the_model(b
     b.locator("#question textarea").press("Enter")
     b.wait_for_function("() => document.body.innerText.includes('대기')", timeout=60_000)
     shot(b, "ui-9-queued.png")
+    # its place and an estimate resting on answers this server measured (cross-checked with its audit log)
+    note = b.locator("#question-limit").inner_text()
+    assert "앞에 질문 1건" in note, note
+    answered = [r for r in audit_records(server) if r["kind"] == "ask" and not r.get("error")
+                and (r.get("timings") or {}).get("total_ms")]
+    m = re.search(r"약 (\d+)(초|분) \(이 서버의 최근 답변 (\d+)건", note)
+    if answered:
+        assert m and 1 <= int(m.group(3)) <= len(answered) and int(m.group(1)) >= 1, note
+    else:
+        assert not m and "첫 답변" in note, note
+    (ARTIFACTS / "queue-wait-note.txt").write_text(note + "\n", encoding="utf-8")
     # the first answer streams (tokens are arriving): now its page is reloaded
     a.wait_for_function("""() => { const c = document.querySelector('#chat');
         const body = c && c.querySelector('.answer-body');

@@ -11,6 +11,7 @@ when ui/app.py is imported (page_js). tests/test_ui_a11y.py checks the result wi
 """
 from __future__ import annotations
 
+import html
 import json
 import tomllib
 from pathlib import Path
@@ -276,3 +277,44 @@ def labels(texts: dict | None = None) -> dict:
 def page_js(texts: dict | None = None) -> str:
     """A JS statement starting the layer with its labels (ASCII only: Korean as \\u escapes)."""
     return f"({JS.strip()})({json.dumps(labels(texts), ensure_ascii=True)});"
+
+
+class PageTitle:
+    """ASGI middleware: Gradio's page template has no <title>; the page script sets one from the app's config, but
+    the login page's config carries none, so the first page an official sees had no title (axe: document-title,
+    serious). Adds `title` to an HTML page served without one; everything else passes through untouched."""
+
+    def __init__(self, app, title: str):
+        self.app, self.title = app, ("<title>" + html.escape(title) + "</title>").encode("utf-8")
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope.get("method") != "GET":
+            await self.app(scope, receive, send)
+            return
+        start: dict = {}
+        body: list[bytes] = []
+
+        async def capture(message):
+            if message["type"] == "http.response.start":
+                headers = message.get("headers", [])
+                kind = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+                encoded = any(k.lower() == b"content-encoding" for k, _ in headers)
+                if kind.startswith(b"text/html") and not encoded:
+                    start.update(message)           # an HTML page: held until its body is complete
+                    return
+            if message["type"] != "http.response.body" or not start:
+                await send(message)                 # everything else (assets, event streams) as it comes
+                return
+            body.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            data = b"".join(body)
+            headers = start.get("headers", [])
+            if b"<title" not in data and b"<head>" in data:
+                data = data.replace(b"<head>", b"<head>" + self.title, 1)
+                headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
+                headers.append((b"content-length", str(len(data)).encode()))
+            await send({**start, "headers": headers})
+            await send({"type": "http.response.body", "body": data})
+
+        await self.app(scope, receive, capture)

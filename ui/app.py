@@ -34,7 +34,7 @@ from rag.audit import AuditLog
 from rag.config import Config
 from rag.limits import ClientLimits, Refusal
 from rag.records import Answer, Citation, Finding, answer_json
-from ui import a11y, admin
+from ui import a11y, admin, waiting
 from ui.html import esc, table_html
 
 log = logging.getLogger(__name__)
@@ -391,6 +391,8 @@ def build_app(cfg: Config, assistant):
     audit = AuditLog(cfg.log_dir / "audit.jsonl")
     holder = _Holder(assistant)
     reloading = threading.Lock()
+    line = waiting.AnswerLine()                     # one answer at a time: who waits, how long answers take here
+    line.seed(waiting.measured_seconds(audit))
     uploads_dir = Path(cfg.data_dir) / "uploads"
     suffixes = sorted(SUPPORTED_SUFFIXES)
     max_upload = int(cfg.upload_max_mb * 2**20)
@@ -477,7 +479,19 @@ def build_app(cfg: Config, assistant):
             return (*warning_view(text, findings), None, gr.skip(), "")
         over_limit(client_key(request, "ui"), "ui", request)
         outgoing = {"text": text, "shown": text, "findings": findings, "masked": False, "ack": False}
-        return (*hidden_warning(), outgoing, "", "")
+        return (*hidden_warning(), outgoing, "", wait_note(request))
+
+    def wait_note(request: gr.Request | None) -> str:
+        """This page joins the answer line; when someone is ahead, its place and the expected wait (from the answer
+        times measured on this server), said once by a screen reader. Gradio's status shows the place as it moves."""
+        key = session_id(request) or ""
+        line.join(key)
+        ahead, eta, n = line.ahead_of(key)
+        if not ahead:
+            return ""
+        text = (T["wait_note"].format(ahead=ahead, eta=waiting.duration_text(eta, T), n=n) if eta is not None
+                else T["wait_note_unmeasured"].format(ahead=ahead))
+        return f"<div role=\"status\" class=\"wait-note\">{esc(text)}</div>"
 
     # --------------------------------------------------------------------------- per-client limits (rag/limits.py)
     def client_key(request: gr.Request | None, channel: str) -> str:
@@ -527,7 +541,7 @@ def build_app(cfg: Config, assistant):
             else:
                 outgoing = {"text": text, "shown": text, "findings": findings, "masked": False, "ack": bool(types)}
             over_limit(client_key(request, "ui"), "ui", request)
-            return (*hidden_warning(), outgoing, "", "")
+            return (*hidden_warning(), outgoing, "", wait_note(request))
         return fn
 
     # --------------------------------------------------------------------------- answering
@@ -593,6 +607,7 @@ def build_app(cfg: Config, assistant):
     def stop_answer(request: gr.Request):
         """The page was closed or reloaded: its answer in progress stops (the model is freed for the queue)."""
         ev = running.pop(session_id(request) or "", None)
+        line.finish(session_id(request) or "", completed=False)
         if ev is not None:
             ev.set()
 
@@ -604,22 +619,29 @@ def build_app(cfg: Config, assistant):
             return
         client = client_key(request, "ui")
         over_limit(client, "ui", request, admit=True)
+        key = session_id(request) or ""
+        line.start(key)
         try:
             yield from respond_admitted(outgoing, sess, browser_id, request)
         finally:
             limits.release(client)
+            line.finish(key, completed="_answer" in sess or bool(sess.get("_answered")))
+            sess.pop("_answered", None)
 
     def respond_admitted(outgoing: dict | None, sess: dict, browser_id: str | None, request: gr.Request):
+        first = True
         for out in answer_stream(outgoing, sess, request):
-            yield *out, gr.skip()
+            yield *out, gr.skip(), ("" if first else gr.skip())     # its turn came: the wait note goes
+            first = False
         answer = sess.pop("_answer", None)
+        sess["_answered"] = answer is not None
         owner = owner_of(request, browser_id)
         if answer is not None and owner:
             # stored as shown (the question masked again by rag/conversations.py, as in the audit log)
             sess["conversation"] = conversations.add_turn(cfg.data_dir, owner, sess.get("conversation"),
                                                           outgoing["shown"], answer.text,
                                                           sess["messages"][-1]["content"])
-            yield sess["messages"], sess, None, history_choices(owner)
+            yield sess["messages"], sess, None, history_choices(owner), gr.skip()
 
     def answer_stream(outgoing: dict | None, sess: dict, request: gr.Request):
         if not outgoing:
@@ -907,7 +929,7 @@ def build_app(cfg: Config, assistant):
         gr.api(api_ask, api_name="ask", concurrency_limit=None)
         question.input(live_scan, question, [*panel, limit_note], trigger_mode="always_last", show_progress="hidden",
                        **private)
-        answer_out = [chat, sess, outgoing, hist_list]
+        answer_out = [chat, sess, outgoing, hist_list, limit_note]
         to_panel = [*panel, outgoing, question, limit_note]
         answering = []                               # the streaming events, cancelled by 새 대화
         for trigger, fn in ((question.submit, check), (send_btn.click, check), (mask_btn.click, choose("mask")),
@@ -947,7 +969,11 @@ def build_app(cfg: Config, assistant):
 
 
 def theme():
-    return gr.themes.Default(font=FONT, font_mono=FONT_MONO)
+    """System fonts; primary buttons at 5.2:1 (white on orange-700) in the theme itself, so pages outside the app's CSS
+    (the login page) have them too."""
+    colors = {"button_primary_background_fill": "#c2410c", "button_primary_background_fill_hover": "#9a3412",
+              "button_primary_border_color": "#c2410c", "button_primary_text_color": "#ffffff"}
+    return gr.themes.Default(font=FONT, font_mono=FONT_MONO).set(**colors, **{k + "_dark": v for k, v in colors.items()})
 
 
 _NAMED_CALL = re.compile(r"^/gradio_api/(?:call/v2|call|run|api)/(?P<name>[^/]+)")
@@ -989,7 +1015,8 @@ def launch_options(cfg: Config, host: str | None = None, port: int | None = None
     from starlette.middleware import Middleware
     uploads = serving.is_loopback(host or cfg.host) or users.any_users(cfg.data_dir)
     return dict(server_name=host or cfg.host, server_port=port or cfg.port, share=False, auth=auth,
-                auth_message=auth_message, app_kwargs={"middleware": [Middleware(ApiGate, uploads=uploads)]},
+                auth_message=auth_message, app_kwargs={"middleware": [Middleware(ApiGate, uploads=uploads),
+                                                       Middleware(a11y.PageTitle, title=load_texts()["title"])]},
                 max_file_size=int(cfg.upload_max_mb * 2**20), footer_links=[], run_history=False, pwa=False,
                 mcp_server=False, ssr_mode=False, show_error=False, inbrowser=False, enable_monitoring=False,
                 blocked_paths=[str(Path(cfg.data_dir).resolve())], theme=theme(), css=CSS, js=PAGE_JS)
