@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sources = sorted({c.source for c in index.chunks})
     secret = set(sources[::2])
-    relabelled = dataclasses.replace(index, chunks=[
+    relabelled = dataclasses.replace(index, labels=None, chunks=[
         dataclasses.replace(c, level="대외비", groups=["감사담당관"]) if c.source in secret else c
         for c in index.chunks])
     runs = {"today": (make_retriever(cfg, index, embedder), LOCAL),

@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -35,6 +36,7 @@ from index.loaders import LoadFailure
 from index.pii import Screen, screen_document
 from index.records import Chunk, LoadError, shown_path
 from index.records import sha256_file as file_sha256
+from index.table import ChunkTable, Labels, PostingCounts, line_offsets
 
 FORMAT_VERSION = 4            # 2: chunks carry their evidence units (spans + morphemes); 3: a form's header lines
                               # (label : value) are units of their own; 4: documents screened for personal data at
@@ -82,15 +84,32 @@ class IndexCorruptError(IndexError_):
 class Index:
     path: Path                       # generation directory
     manifest: dict
-    chunks: list[Chunk]
-    terms: list[list[str]]
-    vectors: np.ndarray
+    chunks: Sequence[Chunk]          # a list (resident) or a ChunkTable read on demand (index/table.py)
+    stored_terms: list[list[str]] | None   # BM25 terms per chunk; None until a writer (or eval) asks for `terms`
+    vectors: np.ndarray              # memory-mapped when opened for reading
     dense: object                    # faiss.Index
-    bm25: object                     # bm25s.BM25
+    bm25: object                     # bm25s.BM25 (its arrays memory-mapped when opened for reading)
     freq: bm25.Frequencies | None = None   # its term frequencies, for BM25 within what a viewer may see
+    labels: Labels | None = None     # the access label of every chunk, compactly
 
     def __len__(self) -> int:
         return len(self.chunks)
+
+    @property
+    def terms(self) -> list[list[str]]:
+        """Every chunk's BM25 terms: read from the generation the first time (writers and eval only)."""
+        if self.stored_terms is None:
+            self.stored_terms = read_terms(self.path, len(self.chunks))
+        return self.stored_terms
+
+    def label_table(self) -> Labels:
+        if self.labels is None:
+            self.labels = Labels.of(self.chunks)
+        return self.labels
+
+    def document_frequencies(self) -> tuple[PostingCounts, int]:
+        """(chunks holding each term, number of chunks), from the BM25 postings."""
+        return PostingCounts(self.bm25), len(self.chunks)
 
 
 @dataclass
@@ -169,6 +188,13 @@ def _json_bytes(obj: object, **kw) -> bytes:
     return json.dumps(obj, ensure_ascii=False, **kw).encode("utf-8", "backslashreplace")
 
 
+def _write_npy(path: Path, array: np.ndarray) -> None:
+    with path.open("wb") as fh:
+        np.save(fh, array)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
 def _write_file(path: Path, data: bytes) -> None:
     with path.open("wb") as fh:
         fh.write(data)
@@ -212,8 +238,10 @@ def build_bm25(terms: list[list[str]]):
     return bm25.build(terms)
 
 
-def write_generation(index_dir: Path, manifest: dict, chunks: list[Chunk], terms: list[list[str]],
+def write_generation(index_dir: Path, manifest: dict, chunks: list[Chunk | bytes], terms: list[list[str]],
                      vectors: np.ndarray, faiss_kind: str) -> Path:
+    """A complete new generation beside the live one, then CURRENT switched to it. `chunks`: Chunk objects, or a
+    previous generation's stored lines (bytes, copied unparsed)."""
     import faiss
     index_dir.mkdir(parents=True, exist_ok=True)
     n = 1 + max([int(p.name.split("-")[1]) for p in index_dir.glob("gen-*") if p.name.split("-")[1].isdigit()] + [0])
@@ -222,21 +250,21 @@ def write_generation(index_dir: Path, manifest: dict, chunks: list[Chunk], terms
         shutil.rmtree(tmp)
     tmp.mkdir()
     try:
-        lines = [_json_bytes({**asdict(c), "terms": t}) for c, t in zip(chunks, terms)]
-        _write_file(tmp / "chunks.jsonl", b"".join(line + b"\n" for line in lines))
-        with (tmp / "vectors.npy").open("wb") as fh:
-            np.save(fh, np.ascontiguousarray(vectors, dtype=np.float32))
-            fh.flush()
-            os.fsync(fh.fileno())
+        lines = [c if isinstance(c, bytes) else _json_bytes(asdict(c)) + b"\n" for c in chunks]
+        _write_file(tmp / "chunks.jsonl", b"".join(lines))
+        _write_npy(tmp / "chunk-offsets.npy", line_offsets(lines))
+        _write_file(tmp / "terms.jsonl", b"".join(_json_bytes(t) + b"\n" for t in terms))
+        labels = Labels.of([c if isinstance(c, Chunk) else Chunk(**json.loads(c)) for c in chunks])
+        _write_file(tmp / "label-sets.json", _json_bytes(labels.to_json()))
+        _write_npy(tmp / "label-ids.npy", labels.ids)
+        _write_npy(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
         faiss.write_index(build_faiss(vectors, faiss_kind), str(tmp / "dense.faiss"))
         bm = build_bm25(terms)
         if terms:
             bm.save(str(tmp / "bm25"))
             freq = bm25.frequencies(bm, terms)
-            with (tmp / "bm25-tf.npz").open("wb") as fh:
-                np.savez(fh, tf=freq.tf, doclen=freq.doclen)
-                fh.flush()
-                os.fsync(fh.fileno())
+            _write_npy(tmp / "bm25-tf.npy", freq.tf)
+            _write_npy(tmp / "bm25-doclen.npy", freq.doclen)
         _write_file(tmp / "manifest.json", _json_bytes(manifest, indent=1))
         _fsync_dir(tmp)
         gen = index_dir / f"gen-{n}"
@@ -286,7 +314,9 @@ def _remove_generation(gen: Path) -> bool:
         return True
 
 
-def read_chunks(gen: Path) -> tuple[list[Chunk], list[list[str]]]:
+def read_chunks(gen: Path) -> tuple[list[Chunk], list[list[str]] | None]:
+    """Every chunk as an object (a resident index), and their terms when the generation keeps them in the chunk
+    lines (written before terms.jsonl), else None."""
     chunks, terms = [], []
     path = gen / "chunks.jsonl"
     with path.open(encoding="utf-8") as fh:
@@ -294,11 +324,27 @@ def read_chunks(gen: Path) -> tuple[list[Chunk], list[list[str]]]:
             if line.strip():
                 try:
                     d = json.loads(line)
-                    terms.append(d.pop("terms"))
+                    if "terms" in d:
+                        terms.append(d.pop("terms"))
                     chunks.append(Chunk(**d))
                 except (ValueError, KeyError, TypeError, AttributeError):
                     raise IndexCorruptError(f"{path}:{lineno}", "청크 줄을 읽을 수 없음 / unreadable chunk line") from None
-    return chunks, terms
+    return chunks, (terms if len(terms) == len(chunks) and (terms or not (gen / "terms.jsonl").exists()) else None)
+
+
+def read_terms(gen: Path, n: int) -> list[list[str]]:
+    """The BM25 terms of every chunk (terms.jsonl, or inside the chunk lines of older generations)."""
+    path = gen / "terms.jsonl"
+    if not path.exists():
+        terms = _corrupt_on_error(gen / "chunks.jsonl", lambda: read_chunks(gen))[1]
+    else:
+        def read() -> list[list[str]]:
+            with path.open(encoding="utf-8") as fh:
+                return [json.loads(line) for line in fh if line.strip()]
+        terms = _corrupt_on_error(path, read)
+    if terms is None or len(terms) != n:
+        raise IndexCorruptError(path, f"청크 {n}, 용어 목록 {len(terms or [])} / terms do not match the chunks")
+    return terms
 
 
 def _current_name(index_dir: Path) -> str | None:
@@ -308,10 +354,13 @@ def _current_name(index_dir: Path) -> str | None:
         return None
 
 
-def load_index(index_dir: Path, expected: dict | None = None) -> Index:
+def load_index(index_dir: Path, expected: dict | None = None, *, resident: bool = False) -> Index:
     """The live generation. A writer may switch CURRENT and remove the generation this reader was about to open:
     then CURRENT is followed again. Once open, its generation is share-locked until loaded, so no writer removes it
-    mid-read; a file that still fails to read is corrupt, and the error names it."""
+    mid-read; a file that still fails to read is corrupt, and the error names it.
+
+    By default vectors, FAISS codes and BM25 arrays are memory-mapped and chunks are read on demand (index/table.py);
+    `resident` reads every chunk into memory as before (generations written before the chunk table always are)."""
     index_dir = Path(index_dir)
     for _ in range(100):
         name = _current_name(index_dir)
@@ -328,7 +377,7 @@ def load_index(index_dir: Path, expected: dict | None = None) -> Index:
             fcntl.flock(fh, fcntl.LOCK_SH)
             if not (gen / "manifest.json").exists():   # removed while this reader waited for the lock
                 continue
-            return _load_generation(gen, fh.read(), expected)
+            return _load_generation(gen, fh.read(), expected, resident)
     if _current_name(index_dir) is None:
         raise IndexError_(f"인덱스가 없습니다. 먼저 `rag index 문서폴더`를 실행하세요 / no index at {index_dir}")
     raise IndexBusyError(f"인덱스가 계속 바뀌고 있어 열지 못했습니다. 잠시 뒤 다시 시도하십시오 / {index_dir} kept "
@@ -346,7 +395,7 @@ def _corrupt_on_error(path: Path, read):
         raise IndexCorruptError(path, f"읽을 수 없음 / unreadable: {type(e).__name__}") from None
 
 
-def _load_generation(gen: Path, manifest_bytes: bytes, expected: dict | None) -> Index:
+def _load_generation(gen: Path, manifest_bytes: bytes, expected: dict | None, resident: bool = False) -> Index:
     import bm25s
     import faiss
     manifest = _corrupt_on_error(gen / "manifest.json", lambda: json.loads(manifest_bytes.decode("utf-8")))
@@ -357,26 +406,45 @@ def _load_generation(gen: Path, manifest_bytes: bytes, expected: dict | None) ->
                                  f"`rag index --rebuild`로 다시 만드세요 / index format differs; rebuild it")
     if expected is not None:
         check_compatible(manifest, expected)
-    chunks, terms = _corrupt_on_error(gen / "chunks.jsonl", lambda: read_chunks(gen))
-    vectors = _corrupt_on_error(gen / "vectors.npy", lambda: np.load(gen / "vectors.npy"))
-    dense = _corrupt_on_error(gen / "dense.faiss", lambda: faiss.read_index(str(gen / "dense.faiss")))
-    bm = _corrupt_on_error(gen / "bm25", lambda: bm25s.BM25.load(str(gen / "bm25")) if (gen / "bm25").exists()
-                           else build_bm25([]))
-    if len(vectors) != len(chunks) or dense.ntotal != len(chunks):
+    mapped = not resident and (gen / "chunk-offsets.npy").exists()
+    labels = None
+    if mapped:
+        offsets = _corrupt_on_error(gen / "chunk-offsets.npy", lambda: np.load(gen / "chunk-offsets.npy", mmap_mode="r"))
+        chunks, terms = _corrupt_on_error(gen / "chunks.jsonl", lambda: ChunkTable(gen / "chunks.jsonl", offsets)), None
+        if offsets[-1] != (gen / "chunks.jsonl").stat().st_size:
+            raise IndexCorruptError(gen / "chunks.jsonl", "크기가 오프셋 표와 다름 / size differs from its offsets")
+        labels = _corrupt_on_error(gen / "label-ids.npy", lambda: Labels.load(gen / "label-sets.json",
+                                                                              gen / "label-ids.npy"))
+    else:
+        chunks, terms = _corrupt_on_error(gen / "chunks.jsonl", lambda: read_chunks(gen))
+    mode = "r" if mapped else None
+    vectors = _corrupt_on_error(gen / "vectors.npy", lambda: np.load(gen / "vectors.npy", mmap_mode=mode))
+    flags = faiss.IO_FLAG_MMAP_IFC if mapped and manifest.get("faiss") == "flat" else 0
+    dense = _corrupt_on_error(gen / "dense.faiss", lambda: faiss.read_index(str(gen / "dense.faiss"), flags))
+    bm = _corrupt_on_error(gen / "bm25", lambda: bm25s.BM25.load(str(gen / "bm25"), mmap=mapped)
+                           if (gen / "bm25").exists() else build_bm25([]))
+    if len(vectors) != len(chunks) or dense.ntotal != len(chunks) or (labels and len(labels.ids) != len(chunks)):
         raise IndexCorruptError(gen, f"청크 {len(chunks)}, 벡터 {len(vectors)}, FAISS {dense.ntotal}")
-    freq = _corrupt_on_error(gen / "bm25-tf.npz", lambda: _frequencies(gen, bm, terms))
-    return Index(gen, manifest, chunks, terms, vectors, dense, bm, freq)
+    index = Index(gen, manifest, chunks, terms, vectors, dense, bm, None, labels)
+    index.freq = _corrupt_on_error(gen / "bm25-tf.npy", lambda: _frequencies(gen, bm, index, mode))
+    return index
 
 
-def _frequencies(gen: Path, bm, terms: list[list[str]]) -> bm25.Frequencies:
-    """The BM25 term frequencies saved with the generation; computed from the chunks' terms for generations written
-    before they were saved."""
-    if (gen / "bm25-tf.npz").exists():
+def _frequencies(gen: Path, bm, index: Index, mode: str | None) -> bm25.Frequencies:
+    """The BM25 term frequencies saved with the generation (memory-mapped for a reader); computed from the chunks'
+    terms for generations written before they were saved."""
+    n_postings = len(bm.scores.get("indices", ())) if getattr(bm, "scores", None) else 0
+    if (gen / "bm25-tf.npy").exists():
+        freq = bm25.Frequencies(np.load(gen / "bm25-tf.npy", mmap_mode=mode),
+                                np.load(gen / "bm25-doclen.npy", mmap_mode=mode))
+    elif (gen / "bm25-tf.npz").exists():
         with np.load(gen / "bm25-tf.npz") as z:
             freq = bm25.Frequencies(z["tf"], z["doclen"])
-        if len(freq.tf) == len(bm.scores.get("indices", ())) and len(freq) == len(terms):
-            return freq
-    return bm25.frequencies(bm, terms)
+    else:
+        freq = None
+    if freq is not None and len(freq.tf) == n_postings and len(freq) == len(index.chunks):
+        return freq
+    return bm25.frequencies(bm, index.terms)
 
 
 # ---------------------------------------------------------------------------------------------------- update
@@ -533,7 +601,7 @@ def update_index(index_dir: Path, paths: list[str | Path], embedder, embedder_pa
         t_embed = time.perf_counter() - t0
         keep_rows.sort()
         relabel_rows = {i: relabel[k] for k, rows in rows_by_key.items() if k in relabel for i in rows}
-        kept = [old.chunks[i] if i not in relabel_rows else
+        kept = [_kept_chunk(old.chunks, i) if i not in relabel_rows else
                 replace(old.chunks[i], level=relabel_rows[i].level, groups=list(relabel_rows[i].groups))
                 for i in keep_rows] if old else []
         chunks = kept + new_chunks
@@ -544,8 +612,11 @@ def update_index(index_dir: Path, paths: list[str | Path], embedder, embedder_pa
         report.chunks_embedded = len(new_chunks)
         # a new FAISS kind is a change too: the index is rebuilt from the stored vectors, nothing is re-embedded
         report.faiss_rebuilt = bool(old is not None and old.manifest.get("faiss") != faiss_kind)
+        # a generation written before the chunk table (index/table.py) is rewritten in the new layout, nothing
+        # re-embedded, so readers can map it instead of holding every chunk in memory
+        layout_upgraded = old is not None and not (old.path / "chunk-offsets.npy").exists()
         changed_anything = bool(report.added or report.changed or report.removed or rebuild or old is None
-                                or report.faiss_rebuilt or report.relabelled)
+                                or report.faiss_rebuilt or report.relabelled or layout_upgraded)
         t0 = time.perf_counter()
         if changed_anything:
             manifest = {"format": FORMAT_VERSION, "project_version": project_version(), **expected,
@@ -555,6 +626,11 @@ def update_index(index_dir: Path, paths: list[str | Path], embedder, embedder_pa
         report.timings = {"parse_s": t_parse, "pii_s": t_pii, "kiwi_chunk_s": t_chunk, "embed_s": t_embed,
                           "write_s": time.perf_counter() - t0, "total_s": time.perf_counter() - t_start}
     return report
+
+
+def _kept_chunk(chunks: Sequence[Chunk], i: int) -> Chunk | bytes:
+    """An unchanged chunk for the next generation: its stored line as is from a chunk table (nothing parsed)."""
+    return chunks.raw(i) if isinstance(chunks, ChunkTable) else chunks[i]
 
 
 def library_versions() -> dict:

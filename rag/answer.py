@@ -20,7 +20,7 @@ from index import korean
 from rag import expand, choice, guard, quotes
 from rag.access import LOCAL, Viewer
 from rag.config import Config
-from rag.evidence import Evidence, Passage, document_frequencies, select_evidence
+from rag.evidence import Evidence, Passage, select_evidence
 from rag.generate import Stats
 from rag.prompting import Prompts, load_prompts
 from rag.records import Answer, Citation
@@ -203,7 +203,7 @@ class Assistant:
     def __post_init__(self) -> None:
         if self.prompts is None:
             self.prompts = load_prompts(self.cfg.prompts_dir)
-        self._df = document_frequencies(self.retriever.index.terms)
+        self._df = self.retriever.index.document_frequencies()
 
     def warm_up(self) -> None:
         """Load kiwipiepy and the embedder's first batch, and prefill the static prefix (system prompt and worked

@@ -17,7 +17,7 @@ from index import bm25, korean
 from index.embed import embed_queries
 from index.store import Index
 from rag import expand
-from rag.access import LOCAL, Viewer, permission_mask
+from rag.access import LOCAL, Viewer, permitted
 from rag.records import Hit
 
 FUSIONS = ("linear", "rrf", "bm25", "dense")
@@ -72,7 +72,7 @@ class Retriever:
     def part(self, viewer: Viewer) -> bm25.Part | None:
         """What this viewer may retrieve (a mask over the index, with its BM25 statistics); None when that is all."""
         if viewer.key not in self._parts:
-            mask = permission_mask(self.index.chunks, viewer)
+            mask = self.index.label_table().mask(lambda level, groups: permitted(level, groups, viewer))
             self._parts[viewer.key] = None if mask.all() else bm25.part(self.index.bm25, self.index.freq, mask)
         return self._parts[viewer.key]
 

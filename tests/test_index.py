@@ -195,3 +195,41 @@ def test_an_index_of_an_older_format_is_rebuilt_with_the_files_it_held(tmp_path,
     assert rep.format_upgraded
     after = load_index(idx)
     assert len(after.manifest["files"]) == len(m["files"]) and all(c.units for c in after.chunks)
+
+
+def test_a_mapped_index_reads_the_same_as_a_resident_one(tmp_path, sample_copy, embedder, base_cfg):
+    """Opened for reading, vectors, FAISS codes and BM25 arrays are memory-mapped and chunks read on demand; the
+    chunks, labels, document frequencies and every retriever's results equal the everything-in-memory load."""
+    from collections import Counter
+
+    import numpy as np
+
+    from index.table import ChunkTable
+    from rag.access import LOCAL, Viewer
+    from rag.runtime import make_retriever
+    idx = tmp_path / "idx"
+    (sample_copy / "access.toml").write_text('[files."01_사용안내.md"]\nlevel = "공개"\n', encoding="utf-8")
+    build(idx, [sample_copy], embedder)
+    mapped, resident = load_index(idx), load_index(idx, resident=True)
+    assert len(mapped.label_table().sets) == 2                     # 공개 and 내부: an outsider sees a part
+    assert isinstance(mapped.chunks, ChunkTable) and isinstance(resident.chunks, list)
+    assert isinstance(mapped.vectors, np.memmap) and mapped.stored_terms is None
+    assert list(mapped.chunks) == resident.chunks == [mapped.chunks[i] for i in range(len(mapped))]
+    assert mapped.chunks[-1] == resident.chunks[-1] and mapped.chunks[1:3] == resident.chunks[1:3]
+    assert mapped.terms == resident.terms
+    df, n = mapped.document_frequencies()
+    want: Counter = Counter()
+    for t in resident.terms:
+        want.update(set(t))
+    assert n == len(resident.terms) and all(df[t] == c for t, c in want.items()) and df["없는낱말"] == 0
+    outsider = Viewer(name=None, groups=frozenset(), signed_in=False, admin=False)
+    model, _ = embedder
+    outsider_found = 0
+    for fusion in ("bm25", "dense", "linear", "rrf"):
+        a, b = make_retriever(base_cfg, mapped, model, fusion), make_retriever(base_cfg, resident, model, fusion)
+        for q in ("도우미가 읽을 수 있는 문서 형식은 무엇인가요?", "개인정보가 담긴 질문은 어떻게 되나요?"):
+            for viewer in (LOCAL, outsider):
+                ha, hb = a.search(q, k=5, viewer=viewer), b.search(q, k=5, viewer=viewer)
+                assert [(h.chunk, round(h.score, 6)) for h in ha] == [(h.chunk, round(h.score, 6)) for h in hb]
+                outsider_found += bool(ha) and viewer is outsider
+    assert outsider_found                                          # the outsider's part was compared, not nothing
