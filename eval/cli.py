@@ -7,6 +7,7 @@
     rag eval sweep     --dataset seoul_qa --dataset korquad [--weights 0,0.1,…,1] [--candidates 50]
     rag eval latency   [--dataset seoul_qa] [--limit 10] [--cache reset|alternate]
     rag eval load      --users N --duration S [--url http://127.0.0.1:PORT]
+    rag eval scale     --chunks 100000,1000000 [--queries 200]   (synthetic indexes: load, RSS, latency vs raw)
     rag eval compare   A.json B.json
 
 Every run writes eval/reports/<name>.json|.md|-*.png (--out DIR elsewhere); retrieval and answers runs resume from
@@ -58,7 +59,7 @@ def _corpus_opts(s: argparse.ArgumentParser) -> None:
 
 def add_eval_arguments(parser: argparse.ArgumentParser, common: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="eval_cmd", required=True, metavar="{retrieval,evidence,answers,guard,"
-                                                                        "sweep,latency,load,compare}")
+                                                                        "sweep,latency,load,scale,compare}")
 
     def add(name: str, help_: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, parents=[common], help=help_)
@@ -117,6 +118,14 @@ def add_eval_arguments(parser: argparse.ArgumentParser, common: argparse.Argumen
                    help="the --url server's audit log, for the cross-check (a server this run starts: known)")
     s.add_argument("--bursts", type=int, default=3, help="times all users send at the same instant")
     s.add_argument("--abandoners", type=int, default=None, help="users who disconnect mid-answer (default N//4)")
+
+    s = add("scale", "규모 시험: 합성 인덱스 / scale: synthetic indexes, load, RSS, latency against raw calls")
+    s.add_argument("--chunks", type=_ints, default=[100_000, 1_000_000], help="index sizes, e.g. 100000,1000000")
+    s.add_argument("--queries", type=int, default=200, help="KorQuAD questions timed per size")
+    s.add_argument("--out", metavar="DIR", help="보고서 폴더 / report directory (default: eval/reports)")
+    s.add_argument("--work", metavar="DIR", help="where the synthetic indexes are written (default: eval home)")
+    s.add_argument("--keep", action="store_true", help="keep the synthetic indexes after the run")
+    s.add_argument("--resident-max", type=int, default=None, help="measure resident=True only up to N chunks")
 
     s = add("compare", "두 보고서 비교 / compare two report JSON files")
     s.add_argument("a", metavar="A.json")
@@ -425,6 +434,16 @@ def cmd_load(cfg: Config, args) -> int:
     return _emit(args, report, paths, md)
 
 
+def cmd_scale(cfg: Config, args) -> int:
+    from eval.scale import json_lines, run_scale
+    report, md, paths = run_scale(cfg, args.chunks, args.queries, _out_dir(args), args.work, args.keep,
+                                  args.config, resident_max=args.resident_max)
+    if args.json:
+        sys.stdout.write("\n".join(json_lines(report)) + "\n")
+        return EXIT_OK
+    return _emit(args, report, paths, md)
+
+
 def cmd_compare(cfg: Config, args) -> int:
     from eval import report as rep
     docs = []
@@ -442,7 +461,7 @@ def cmd_compare(cfg: Config, args) -> int:
 
 COMMANDS = {"retrieval": cmd_retrieval, "answers": cmd_answers, "guard": cmd_guard, "sweep": cmd_sweep,
             "latency": cmd_latency, "load": cmd_load, "compare": cmd_compare,
-            "evidence": cmd_evidence}
+            "evidence": cmd_evidence, "scale": cmd_scale}
 
 
 def run_eval(cfg: Config, args) -> int:

