@@ -41,6 +41,20 @@ def current_rss_mb() -> float | None:
         return None
 
 
+def memory_mb() -> dict:
+    """Resident memory now (MB): VmRSS = RssAnon (heaps, arenas, KV cache, llama.cpp's repacked weights) + RssFile
+    (mmap'ed model files, libraries; the kernel may drop these under memory pressure), and VmHWM, the peak so far."""
+    out = {}
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            k, _, v = line.partition(":")
+            if k in ("VmRSS", "RssAnon", "RssFile", "VmHWM"):
+                out[k] = round(int(v.split()[0]) / 1024, 1)
+    except OSError:                                  # not Linux
+        pass
+    return out
+
+
 def _pct(values: list[float]) -> dict:
     return {"p50": metrics.percentile(values, 50), "p95": metrics.percentile(values, 95), "n": len(values)}
 
@@ -156,15 +170,19 @@ def run_latency(cfg: Config, ds, corpus: Path | None, *, limit: int = 10, cache:
     from rag.generate import LlamaCppGenerator
     from rag.runtime import make_retriever, open_assistant, open_generator
     index, embedder, emb_path, index_dir, _ = open_eval_index(cfg, corpus, progress)
+    memory = {"index_and_embedder": memory_mb()}       # step by step: where the serving process' memory goes
     items = [r for r in ds.items if r.get("answerable", True) and r.get("followup_of") is None][:limit]
     questions = [r["question"] for r in items]
     retriever = make_retriever(cfg, index, embedder)
     retriever.search(questions[0] if questions else "워밍업", 8)              # warm-up (lazy loads)
     ret = retrieval_latency(index, embedder, retriever, questions)
+    memory["retrieval"] = memory_mb()
     ing = ingest_throughput(cfg, index, embedder, emb_path, ingest_chunks, corpus)
+    memory["ingest"] = memory_mb()
     t0 = time.perf_counter()
     generator = open_generator(cfg)
     load_ms = _ms(t0)
+    memory["generator_loaded"] = memory_mb()
     notes = []
     rows: list[dict] = []
     if not isinstance(generator, LlamaCppGenerator):
@@ -191,6 +209,7 @@ def run_latency(cfg: Config, ds, corpus: Path | None, *, limit: int = 10, cache:
         "retrieval_ms": {k: _pct(v) for k, v in ret.items()},
         "ingest": ing,
         "peak_rss_mb": peak_rss_mb(), "rss_mb": current_rss_mb(),
+        "memory_mb": {**memory, "asks": memory_mb()},
     }
     if cache == "alternate":
         for order in ("ask-first", "raw-first"):
@@ -226,6 +245,10 @@ def latency_markdown(m: dict, notes: list[str]) -> str:
               ["identical generated text (pairs)", m["same_text_pairs"]],
               ["generator load ms", m["generator_load_ms"]],
               ["peak RSS MB", m["peak_rss_mb"]]], 2),
+          "", "Memory after each step (MB; VmHWM = peak so far):", "",
+          table(["step", "VmRSS", "RssAnon", "RssFile", "VmHWM"],
+                [[k, v.get("VmRSS"), v.get("RssAnon"), v.get("RssFile"), v.get("VmHWM")]
+                 for k, v in m.get("memory_mb", {}).items()], 0),
           "", "Retrieval, per query (ms):", "",
           table(["call", "p50", "p95", "n"], [[k, v["p50"], v["p95"], v["n"]] for k, v in r.items()], 3),
           "", "Ingest throughput (chunks/s):", "",

@@ -132,7 +132,7 @@ def ensure_onnx_int8(model_dir: str | Path) -> Path:
     return target
 
 
-def _ort_module(onnx_file: str | Path, config, threads: int | None):
+def _ort_module(onnx_file: str | Path, config, threads: int | None, arena: bool = True):
     import onnxruntime as ort
     import torch
 
@@ -147,6 +147,9 @@ def _ort_module(onnx_file: str | Path, config, threads: int | None):
             opts.inter_op_num_threads = 1
             # no busy-waiting between operators: the cores are shared with the generator and other work
             opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            # the memory arena keeps the largest batch's working memory for the life of the process; turned off,
+            # ingest was slower and peaked higher (eval/reports/embed-paths.md), so it stays on by default
+            opts.enable_cpu_mem_arena = arena
             self.session = ort.InferenceSession(str(onnx_file), opts, providers=["CPUExecutionProvider"])
 
         def forward(self, input_ids, attention_mask=None, **_ignored):
@@ -160,14 +163,15 @@ def _ort_module(onnx_file: str | Path, config, threads: int | None):
     return OrtTransformer()
 
 
-def use_onnx(model, onnx_file: str | Path, threads: int | None = None):
+def use_onnx(model, onnx_file: str | Path, threads: int | None = None, arena: bool = True):
     """Make a loaded SentenceTransformer run its transformer in ONNX Runtime (in place; returns the model)."""
     module = model[0]
-    module.model = _ort_module(onnx_file, module.model.config, threads)
+    module.model = _ort_module(onnx_file, module.model.config, threads, arena)
     return model
 
 
-def load_onnx_embedder(path: str | Path, onnx_file: str | Path | None = None, threads: int | None = None):
+def load_onnx_embedder(path: str | Path, onnx_file: str | Path | None = None, threads: int | None = None,
+                       arena: bool = True):
     """A SentenceTransformer folder with its transformer in ONNX Runtime (default: the int8 file in onnx/)."""
     onnx_file = Path(onnx_file) if onnx_file else Path(path) / "onnx" / ONNX_INT8_NAME
     if not onnx_file.is_file():
@@ -177,4 +181,4 @@ def load_onnx_embedder(path: str | Path, onnx_file: str | Path | None = None, th
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     from sentence_transformers import SentenceTransformer
     model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
-    return use_onnx(model, onnx_file, threads)
+    return use_onnx(model, onnx_file, threads, arena)

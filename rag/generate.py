@@ -41,13 +41,13 @@ _DONE = object()
 class LlamaCppGenerator:
     name = "llama-cpp-python"
 
-    def __init__(self, model_path: Path, n_ctx: int = 4096, n_threads: int = 2, seed: int = 0):
+    def __init__(self, model_path: Path, n_ctx: int = 4096, n_threads: int = 2, seed: int = 0, use_mmap: bool = True):
         from llama_cpp import Llama
         self.model_path = Path(model_path)
         try:
             # chat_format=None: llama-cpp-python takes the chat template from the GGUF's own metadata
             self.llm = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
-                             n_batch=512, seed=seed, verbose=False)
+                             n_batch=512, seed=seed, verbose=False, use_mmap=use_mmap)
         except (ValueError, RuntimeError, OSError) as e:
             raise ModelProvisionError(
                 f"생성 모델을 불러올 수 없습니다 / cannot load the generator model {model_path}: {e}. "
