@@ -244,7 +244,7 @@ def test_the_chat_refuses_a_second_question_while_its_answer_runs(site):
             check("도우미는 어떤 파일 형식을 읽나요?", req)
     finally:
         answer.close()                               # as a closed page: cancelled, the limit released
-    assert check("도우미는 어떤 파일 형식을 읽나요?", req)[-3]["text"].startswith("도우미는")
+    assert check("도우미는 어떤 파일 형식을 읽나요?", req)[-4]["text"].startswith("도우미는")
     busy = [r for r in audit(site.cfg) if r["kind"] == "ask" and r.get("client") == f"page:{req.session_hash}"]
     assert [r["error"] for r in busy] == ["Busy"]
 

@@ -442,7 +442,8 @@ def test_a_queued_question_shows_its_place_and_a_reloaded_page_frees_the_model(b
     b.wait_for_function("() => document.body.innerText.includes('대기')", timeout=60_000)
     shot(b, "ui-9-queued.png")
     # its place and an estimate resting on answers this server measured (cross-checked with its audit log)
-    note = b.locator("#question-limit").inner_text()
+    b.wait_for_function("() => (document.querySelector('#wait-note') || {}).innerText", timeout=30_000)
+    note = b.locator("#wait-note").inner_text()
     assert "앞에 질문 1건" in note, note
     answered = [r for r in audit_records(server) if r["kind"] == "ask" and not r.get("error")
                 and (r.get("timings") or {}).get("total_ms")]

@@ -470,16 +470,16 @@ def build_app(cfg: Config, assistant):
         when this client is at its limits; send directly when there is nothing to warn about, else show the panel."""
         text = (text or "").strip()
         if not text:
-            return (*hidden_warning(), None, gr.skip(), "")
+            return (*hidden_warning(), None, gr.skip(), "", gr.skip())
         note = length_note(text)
         if note:
-            return (*hidden_warning(), None, gr.skip(), note)
+            return (*hidden_warning(), None, gr.skip(), note, gr.skip())
         findings = guard.scan(text)
         if guard.needs_warning(findings):
-            return (*warning_view(text, findings), None, gr.skip(), "")
+            return (*warning_view(text, findings), None, gr.skip(), "", gr.skip())
         over_limit(client_key(request, "ui"), "ui", request)
         outgoing = {"text": text, "shown": text, "findings": findings, "masked": False, "ack": False}
-        return (*hidden_warning(), outgoing, "", wait_note(request))
+        return (*hidden_warning(), outgoing, "", "", wait_note(request))
 
     def wait_note(request: gr.Request | None) -> str:
         """This page joins the answer line; when someone is ahead, its place and the expected wait (from the answer
@@ -529,19 +529,19 @@ def build_app(cfg: Config, assistant):
             if types:
                 audit.record_warning(types, choice, session=session_id(request))
             if choice == "edit" or not text:
-                return (*hidden_warning(), None, gr.skip(), gr.skip())
+                return (*hidden_warning(), None, gr.skip(), gr.skip(), gr.skip())
             note = length_note(text)
             if note:
-                return (*hidden_warning(), None, gr.skip(), note)
+                return (*hidden_warning(), None, gr.skip(), note, gr.skip())
             if choice == "mask":
                 if not guard.maskable(findings):         # nothing to mask: the user must edit or acknowledge
-                    return (*warning_view(text, findings), None, gr.skip(), "")
+                    return (*warning_view(text, findings), None, gr.skip(), "", gr.skip())
                 sent = guard.mask(text, findings)
                 outgoing = {"text": sent, "shown": sent, "findings": findings, "masked": sent != text, "ack": False}
             else:
                 outgoing = {"text": text, "shown": text, "findings": findings, "masked": False, "ack": bool(types)}
             over_limit(client_key(request, "ui"), "ui", request)
-            return (*hidden_warning(), outgoing, "", wait_note(request))
+            return (*hidden_warning(), outgoing, "", "", wait_note(request))
         return fn
 
     # --------------------------------------------------------------------------- answering
@@ -842,6 +842,8 @@ def build_app(cfg: Config, assistant):
                     send_btn = gr.Button(T["send"], elem_id="send", variant="primary", scale=1, min_width=100)
                     new_btn = gr.Button(T["new_chat"], elem_id="new-chat", scale=1, min_width=100)
                 limit_note = gr.HTML(elem_id="question-limit")
+                # its own element: a late live scan of the typed text (.input) rewrites limit_note, never this
+                wait_box = gr.HTML(elem_id="wait-note")
                 with gr.Row(elem_id="feedback"):
                     fb_comment = gr.Textbox(label=T["feedback_comment_label"], elem_id="fb-comment",
                                             placeholder=T["feedback_comment_placeholder"], scale=6)
@@ -929,8 +931,8 @@ def build_app(cfg: Config, assistant):
         gr.api(api_ask, api_name="ask", concurrency_limit=None)
         question.input(live_scan, question, [*panel, limit_note], trigger_mode="always_last", show_progress="hidden",
                        **private)
-        answer_out = [chat, sess, outgoing, hist_list, limit_note]
-        to_panel = [*panel, outgoing, question, limit_note]
+        answer_out = [chat, sess, outgoing, hist_list, wait_box]
+        to_panel = [*panel, outgoing, question, limit_note, wait_box]
         answering = []                               # the streaming events, cancelled by 새 대화
         for trigger, fn in ((question.submit, check), (send_btn.click, check), (mask_btn.click, choose("mask")),
                             (anyway_btn.click, choose("send_anyway"))):
