@@ -14,13 +14,11 @@ Writes eval/reports/access-retrieval.{md,json} (KorQuAD; other datasets: access-
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import time
 from pathlib import Path
 
-import numpy as np
 
 from eval import metrics
 from eval.report import stamp, stamp_markdown, table
@@ -29,27 +27,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m eval.bench_access", description=__doc__.splitlines()[0])
-    p.add_argument("--dataset", default="korquad")
-    p.add_argument("--limit", type=int, default=1000)
-    p.add_argument("--repeat", type=int, default=3)
-    p.add_argument("--out", default=str(ROOT / "eval" / "reports"))
-    args = p.parse_args(argv)
+    from eval.runs import prepare_questions, retrieval_bench_args
+    args = retrieval_bench_args("python -m eval.bench_access", __doc__, argv, ROOT)
 
-    from eval.data import open_eval_index, resolve_dataset
-    from eval.runs import retrieval_items
-    from index import korean
-    from index.embed import embed_queries
     from rag.access import LOCAL, Viewer
     from rag.config import load_config
     from rag.runtime import make_retriever
     cfg = load_config()
-    ds = resolve_dataset(args.dataset, "retrieval", cfg)
-    index, embedder, emb_path, index_dir, _ = open_eval_index(cfg, ds.corpus)
-    items = retrieval_items(ds.items)[:args.limit]
-    qs = [r["question"] for r in items]
-    vecs = np.vstack([embed_queries(embedder, qs[i:i + 64]) for i in range(0, len(qs), 64)])
-    terms = [korean.terms(q) for q in qs]
+    pq = prepare_questions(cfg, args.dataset, args.limit)
+    ds, index, embedder, emb_path, index_dir = pq.dataset, pq.index, pq.embedder, pq.embedder_path, pq.index_dir
+    items, terms, vecs = pq.items, pq.terms, pq.vectors
 
     sources = sorted({c.source for c in index.chunks})
     secret = set(sources[::2])

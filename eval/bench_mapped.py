@@ -11,7 +11,6 @@ Writes eval/reports/mapped-index[-<dataset>].{md,json}.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import multiprocessing as mp
 import time
@@ -53,27 +52,18 @@ def _worker(index_dir: str, resident: bool, terms: list, vecs: np.ndarray, out) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m eval.bench_mapped", description=__doc__.splitlines()[0])
-    p.add_argument("--dataset", default="korquad")
-    p.add_argument("--limit", type=int, default=1000)
-    p.add_argument("--repeat", type=int, default=3)
-    p.add_argument("--out", default=str(ROOT / "eval" / "reports"))
-    args = p.parse_args(argv)
+    from eval.runs import prepare_questions, retrieval_bench_args
+    args = retrieval_bench_args("python -m eval.bench_mapped", __doc__, argv, ROOT)
 
-    from eval.data import open_eval_index, resolve_dataset
-    from eval.runs import retrieval_items
     from index import korean
     from index.embed import embed_queries
     from index.store import load_index
     from rag.config import load_config
     from rag.runtime import make_retriever
     cfg = load_config()
-    ds = resolve_dataset(args.dataset, "retrieval", cfg)
-    _, embedder, emb_path, index_dir, _ = open_eval_index(cfg, ds.corpus)      # (re)written in today's layout
-    items = retrieval_items(ds.items)[:args.limit]
-    qs = [r["question"] for r in items]
-    vecs = np.vstack([embed_queries(embedder, qs[i:i + 64]) for i in range(0, len(qs), 64)])
-    terms = [korean.terms(q) for q in qs]
+    pq = prepare_questions(cfg, args.dataset, args.limit)     # the index (re)written in today's layout
+    ds, embedder, emb_path, index_dir = pq.dataset, pq.embedder, pq.embedder_path, pq.index_dir
+    items, qs, terms, vecs = pq.items, [r["question"] for r in pq.items], pq.terms, pq.vectors
 
     ctx = mp.get_context("spawn")
     memory = {}

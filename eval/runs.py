@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from eval import metrics
@@ -120,6 +121,45 @@ def retrieval_items(items: list[dict]) -> list[dict]:
     """Items retrieval can be scored on: answerable, with at least one gold source, and standalone (a follow-up such
     as "그분 직책은?" means something only with its conversation; the answers run covers follow-ups)."""
     return [r for r in items if r.get("answerable", True) and r.get("sources") and r.get("followup_of") is None]
+
+
+def retrieval_bench_args(prog: str, doc: str, argv: list[str] | None, root: Path):
+    """The options the same-run retrieval benchmarks share: --dataset, --limit, --repeat, --out."""
+    import argparse
+    p = argparse.ArgumentParser(prog=prog, description=doc.splitlines()[0])
+    p.add_argument("--dataset", default="korquad")
+    p.add_argument("--limit", type=int, default=1000)
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--out", default=str(root / "eval" / "reports"))
+    return p.parse_args(argv)
+
+
+@dataclass
+class PreparedQuestions:
+    """A retrieval dataset's index opened for evaluation, and its questions with kiwipiepy terms and embeddings
+    computed once, so that a benchmark can time retrieval alone."""
+    dataset: object
+    index: object
+    embedder: object
+    embedder_path: object
+    index_dir: Path
+    items: list[dict]
+    terms: list[list[str]]
+    vectors: object
+
+
+def prepare_questions(cfg, dataset: str, limit: int) -> PreparedQuestions:
+    import numpy as np
+
+    from eval.data import open_eval_index, resolve_dataset
+    from index import korean
+    from index.embed import embed_queries
+    ds = resolve_dataset(dataset, "retrieval", cfg)
+    index, embedder, emb_path, index_dir, _ = open_eval_index(cfg, ds.corpus)
+    items = retrieval_items(ds.items)[:limit]
+    qs = [r["question"] for r in items]
+    vecs = np.vstack([embed_queries(embedder, qs[i:i + 64]) for i in range(0, len(qs), 64)])
+    return PreparedQuestions(ds, index, embedder, emb_path, index_dir, items, [korean.terms(q) for q in qs], vecs)
 
 
 def run_retrieval(index, embedder, items: list[dict], retrievers: list[str], log: RunLog, *, weight_bm25: float,

@@ -239,9 +239,10 @@ def build_bm25(terms: list[list[str]]):
 
 
 def write_generation(index_dir: Path, manifest: dict, chunks: list[Chunk | bytes], terms: list[list[str]],
-                     vectors: np.ndarray, faiss_kind: str) -> Path:
+                     vectors: np.ndarray, faiss_kind: str, labels: Labels | None = None) -> Path:
     """A complete new generation beside the live one, then CURRENT switched to it. `chunks`: Chunk objects, or a
-    previous generation's stored lines (bytes, copied unparsed)."""
+    previous generation's stored lines (bytes, copied unparsed). `labels`: the chunks' access labels when the caller
+    has them (an update takes the kept chunks' from the old generation); otherwise they are read from the chunks."""
     import faiss
     index_dir.mkdir(parents=True, exist_ok=True)
     n = 1 + max([int(p.name.split("-")[1]) for p in index_dir.glob("gen-*") if p.name.split("-")[1].isdigit()] + [0])
@@ -254,7 +255,10 @@ def write_generation(index_dir: Path, manifest: dict, chunks: list[Chunk | bytes
         _write_file(tmp / "chunks.jsonl", b"".join(lines))
         _write_npy(tmp / "chunk-offsets.npy", line_offsets(lines))
         _write_file(tmp / "terms.jsonl", b"".join(_json_bytes(t) + b"\n" for t in terms))
-        labels = Labels.of([c if isinstance(c, Chunk) else Chunk(**json.loads(c)) for c in chunks])
+        if labels is None:
+            labels = Labels.of([c if isinstance(c, Chunk) else Chunk(**json.loads(c)) for c in chunks])
+        elif len(labels.ids) != len(chunks):
+            raise ValueError(f"{len(labels.ids)} labels for {len(chunks)} chunks")
         _write_file(tmp / "label-sets.json", _json_bytes(labels.to_json()))
         _write_npy(tmp / "label-ids.npy", labels.ids)
         _write_npy(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
@@ -605,6 +609,12 @@ def update_index(index_dir: Path, paths: list[str | Path], embedder, embedder_pa
                 replace(old.chunks[i], level=relabel_rows[i].level, groups=list(relabel_rows[i].groups))
                 for i in keep_rows] if old else []
         chunks = kept + new_chunks
+        labels = None
+        if old:                 # the kept chunks' labels from the old label table: their lines stay unparsed
+            old_labels = old.label_table()
+            labels = Labels.of_labels(
+                [(relabel_rows[i].level, tuple(relabel_rows[i].groups)) if i in relabel_rows else old_labels.label(i)
+                 for i in keep_rows] + [(c.level, tuple(c.groups)) for c in new_chunks])
         terms = ([old.terms[i] for i in keep_rows] if old else []) + new_terms
         vectors = np.concatenate([old.vectors[keep_rows] if old else np.zeros((0, emb["dim"]), np.float32),
                                   new_vecs]).astype(np.float32)
@@ -622,7 +632,7 @@ def update_index(index_dir: Path, paths: list[str | Path], embedder, embedder_pa
             manifest = {"format": FORMAT_VERSION, "project_version": project_version(), **expected,
                         "embedder": emb, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                         "versions": library_versions(), "files": new_files, "chunks": len(chunks)}
-            write_generation(index_dir, manifest, chunks, terms, vectors, faiss_kind)
+            write_generation(index_dir, manifest, chunks, terms, vectors, faiss_kind, labels)
         report.timings = {"parse_s": t_parse, "pii_s": t_pii, "kiwi_chunk_s": t_chunk, "embed_s": t_embed,
                           "write_s": time.perf_counter() - t0, "total_s": time.perf_counter() - t_start}
     return report

@@ -93,10 +93,16 @@ class Labels:
 
     @classmethod
     def of(cls, chunks: Sequence[Chunk]) -> "Labels":
+        return cls.of_labels([(c.level, tuple(c.groups)) for c in chunks])
+
+    @classmethod
+    def of_labels(cls, labels: Sequence[tuple[str, tuple[str, ...]]]) -> "Labels":
         index: dict[tuple[str, tuple[str, ...]], int] = {}
-        ids = np.fromiter((index.setdefault((c.level, tuple(c.groups)), len(index)) for c in chunks),
-                          dtype=np.int32, count=len(chunks))
+        ids = np.fromiter((index.setdefault(label, len(index)) for label in labels), dtype=np.int32, count=len(labels))
         return cls(list(index), ids)
+
+    def label(self, i: int) -> tuple[str, tuple[str, ...]]:
+        return self.sets[int(self.ids[i])]
 
     def to_json(self) -> list:
         return [[level, list(groups)] for level, groups in self.sets]

@@ -138,6 +138,10 @@ def test_a_re_label_takes_effect_without_re_embedding(site, monkeypatch, capsys)
         idx = load_index(Path(site["env"]["RAG_DATA_DIR"]) / "index")
         secret = [c for c in idx.chunks if Path(c.source).name == SECRET_FILE]
         assert secret and all(c.level == "대외비" and c.groups == ["감사담당관", "교통정책과"] for c in secret)
+        # the label table the update wrote (taken from the old one, not parsed from the chunks) agrees with them
+        from index.table import Labels
+        table, parsed = idx.label_table(), Labels.of(list(idx.chunks))
+        assert [table.label(i) for i in range(len(idx))] == [parsed.label(i) for i in range(len(idx))]
     finally:
         toml.write_text(before, encoding="utf-8")
     assert _rag(monkeypatch, site["env"], ["index", str(site["corpus"])]) == 0
