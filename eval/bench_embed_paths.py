@@ -36,15 +36,18 @@ import time
 from pathlib import Path
 
 REPORT_NAME = "embed-paths"
-# name -> (backend, ONNX arena, environment of the child)
+# name -> (backend, ONNX arena, environment of the child, torch precision)
 VARIANTS = {
-    "torch": ("torch", None, {}),
-    "torch-passive": ("torch", None, {"OMP_WAIT_POLICY": "PASSIVE"}),
-    "onnx-int8-arena": ("onnx", True, {}),
-    "onnx-int8": ("onnx", False, {}),
+    "torch": ("torch", None, {}, "fp32"),
+    "torch-passive": ("torch", None, {"OMP_WAIT_POLICY": "PASSIVE"}, "fp32"),
+    "torch-bf16": ("torch", None, {"OMP_WAIT_POLICY": "PASSIVE"}, "bf16"),
+    "onnx-int8-arena": ("onnx", True, {}, None),
+    "onnx-int8": ("onnx", False, {}, None),
 }
-LLAMA_ONLY = {"llama-only": ("none", None, {}), "llama-only-passive": ("none", None, {"OMP_WAIT_POLICY": "PASSIVE"})}
-BASELINE = "torch"
+LLAMA_ONLY = {"llama-only": ("none", None, {}, None),
+              "llama-only-passive": ("none", None, {"OMP_WAIT_POLICY": "PASSIVE"}, None)}
+BASELINE = "torch"               # the default when issue 17 was filed
+SECOND_BASELINE = "torch-passive"  # the default before bf16 (OMP_WAIT_POLICY=PASSIVE, fp32)
 FULL = {"reps": 2, "korquad_files": 80, "prefill_tokens": 256, "decode_tokens": 32, "llama_rounds": 2}
 QUICK = {"reps": 1, "korquad_files": 20, "prefill_tokens": 120, "decode_tokens": 8, "llama_rounds": 1}
 PROMPT_SEED = ("서울시는 시민의 안전과 편의를 위해 행정 업무에 인공지능을 도입하고 있습니다. 민원 처리 기간은 접수일로부터 7일 "
@@ -79,11 +82,11 @@ def model_copy(work: Path) -> Path:
 
 
 def open_variant(work: Path, name: str):
-    backend, arena, _ = {**VARIANTS, **LLAMA_ONLY}[name]
+    backend, arena, _, precision = {**VARIANTS, **LLAMA_ONLY}[name]
     path = model_copy(work)
     if backend == "torch":
         from index.embed import load_embedder
-        return load_embedder(str(path), "torch")
+        return load_embedder(str(path), "torch", precision)
     from index.onnx import load_onnx_embedder
     return load_onnx_embedder(path, arena=bool(arena))
 
@@ -274,8 +277,8 @@ def run_all(a) -> int:
     # in a child: this process stays small, and ru_maxrss, which a child inherits across fork + exec, stays honest
     subprocess.run([sys.executable, "-m", "eval.bench_embed_paths", "prepare", "--work-dir", str(work)], check=True)
     shutil.rmtree(work / "results", ignore_errors=True)
-    names = list(VARIANTS)
-    llama_names = names + list(LLAMA_ONLY)
+    names = [v for v in VARIANTS if not a.variants or v in a.variants]
+    llama_names = names + [v for v in LLAMA_ONLY if not a.variants or v in a.variants]
     for rep in range(opts["reps"]):
         for task, pool in (("ingest-seed", names), ("ingest-korquad", names), ("llama", llama_names)):
             order = pool[rep % len(pool):] + pool[:rep % len(pool)]
@@ -286,6 +289,7 @@ def run_all(a) -> int:
                 log(f"rep {rep} {task} {v}: {brief}, peak {res['process']['maxrss_mb']:.0f} MB")
     run = {"started": started, "minutes": (time.time() - started) / 60, "load_before": load_before,
            "load_after": os.getloadavg(), "options": opts, "quick": a.quick}
+    run["name"] = a.name
     (work / "run.json").write_text(json.dumps(run), encoding="utf-8")
     return write_report(work, cfg, Path(a.out_dir) if a.out_dir else None)
 
@@ -304,21 +308,24 @@ def assemble(work: Path) -> dict:
     for corpus in ("seed", "korquad"):
         task = f"ingest-{corpus}"
         base = by.get((task, BASELINE), {})
+        second = by.get((task, SECOND_BASELINE), {})
         for v in VARIANTS:
             reps = by.get((task, v), {})
             if not reps:
                 continue
             ratio = [reps[k]["chunks_per_s"] / base[k]["chunks_per_s"] for k in reps if k in base]
+            ratio2 = [reps[k]["chunks_per_s"] / second[k]["chunks_per_s"] for k in reps if k in second]
             res["ingest"][f"{corpus}/{v}"] = {
                 "chunks": next(iter(reps.values()))["chunks"],
                 "chunks_per_s": _median([x["chunks_per_s"] for x in reps.values()]),
                 "embed_share": _median([x["embed_s"] / x["total_s"] for x in reps.values()]),
                 "speedup": _median(ratio), "speedup_pairs": ratio,
+                "speedup_vs_passive": _median(ratio2), "speedup_vs_passive_pairs": ratio2,
                 "peak_rss_mb": max(x["process"]["maxrss_mb"] for x in reps.values())}
             rec = [x["recall"] for x in reps.values() if "recall" in x]
             if rec:
                 res["recall"][v] = rec[0]
-    base = by.get(("llama", BASELINE), {})
+    bases = {b: by.get(("llama", b), {}) for b in (BASELINE, SECOND_BASELINE)}
     for v in list(VARIANTS) + list(LLAMA_ONLY):
         reps = by.get(("llama", v), {})
         if not reps:
@@ -330,14 +337,15 @@ def assemble(work: Path) -> dict:
                 if not vals:
                     continue
                 entry[f"{mode}_{key}"] = _median(vals)
-                # per repetition: median of its rounds, over the baseline's idle / same-mode value of that repetition
-                for ref_mode in {mode, "idle"}:
-                    ratio = []
-                    for k, r in reps.items():
-                        if k in base and base[k]["runs"][ref_mode]:
-                            ratio.append(_median([x[key] for x in r["runs"][mode]])
-                                         / _median([x[key] for x in base[k]["runs"][ref_mode]]))
-                    entry[f"{mode}_{key}_vs_{BASELINE}_{ref_mode}"] = _median(ratio)
+                # per repetition: median of its rounds, over a baseline's idle / same-mode value of that repetition
+                for bname, base in bases.items():
+                    for ref_mode in {mode, "idle"}:
+                        ratio = []
+                        for k, r in reps.items():
+                            if k in base and base[k]["runs"][ref_mode]:
+                                ratio.append(_median([x[key] for x in r["runs"][mode]])
+                                             / _median([x[key] for x in base[k]["runs"][ref_mode]]))
+                        entry[f"{mode}_{key}_vs_{bname}_{ref_mode}"] = _median(ratio)
         entry["peak_rss_mb"] = max(r["process"]["maxrss_mb"] for r in reps.values())
         entry["memory"] = next(iter(reps.values()))["memory"]
         entry["embedded_while_generating"] = _median([r["embedded_while_generating"] for r in reps.values()])
@@ -360,16 +368,20 @@ def markdown(res: dict, run: dict, stamp: dict) -> str:
         "(no OMP_WAIT_POLICY). Absolute numbers are noisy; read the ratios."), "",
         ("Variants: `torch` (sentence-transformers, torch fp32), `-passive` = OMP_WAIT_POLICY=PASSIVE in that process "
         "(libgomp's threads sleep instead of spinning; it also governs llama.cpp's OpenMP threads), `onnx-int8` = the "
-        "int8 ONNX Runtime path (index/onnx.py) with the memory arena off, `onnx-int8-arena` with it on (the path as "
+        "int8 ONNX Runtime path (index/onnx.py) with the memory arena off, `torch-bf16` = PASSIVE + bf16 autocast "
+        "(embed_precision, index/embed.py: matrix products in bf16 on AMX), `onnx-int8-arena` with it on (the path as "
         "it was), `llama-only` = no embedder in the process."), "",
         "## Ingest (update_index from files into a fresh index)", "",
-        "| corpus | variant | chunks | chunks/s | speed-up over torch | embed share | peak RSS MB |",
-        "|---|---|---|---|---|---|---|"]
+        (f"| corpus | variant | chunks | chunks/s | speed-up over {BASELINE} (pairs) | over {SECOND_BASELINE} (pairs) "
+         "| embed share | peak RSS MB |"),
+        "|---|---|---|---|---|---|---|---|"]
     for k, r in res["ingest"].items():
         c, v = k.split("/")
         pairs = ", ".join(f"{x:.2f}" for x in r["speedup_pairs"])
+        pairs2 = ", ".join(f"{x:.2f}" for x in r.get("speedup_vs_passive_pairs", []))
         lines.append(f"| {c} | {v} | {r['chunks']} | {_f(r['chunks_per_s'])} | {_f(r['speedup'])} ({pairs}) | "
-                     f"{r['embed_share'] * 100:.0f}% | {r['peak_rss_mb']:.0f} |")
+                     f"{_f(r.get('speedup_vs_passive'))} ({pairs2}) | {r['embed_share'] * 100:.0f}% | "
+                     f"{r['peak_rss_mb']:.0f} |")
     lines += ["", (f"KorQuAD: the first {opts['korquad_files']} paragraph files of KorQuAD 1.0 dev in name order; seed: "
               "the seoul-ai-policy corpus. The model's load time is not part of chunks/s."), "",
               "## Retrieval quality (KorQuAD subset, each variant's own index and query vectors)", "",
@@ -385,14 +397,17 @@ def markdown(res: dict, run: dict, stamp: dict) -> str:
               f"tokens; {opts['llama_rounds']} rounds per mode per repetition. idle = the embedder loaded and warm, "
               "not running; concurrent = another thread embedding 32 KorQuAD chunks in a loop meanwhile. Ratios are "
               f"against `{BASELINE}` in the same mode of the same repetition."), "",
-              ("| variant | prefill tok/s idle | decode tok/s idle | decode idle vs torch | prefill tok/s concurrent | "
-              "decode tok/s concurrent | decode concurrent vs torch | chunks embedded meanwhile | peak RSS MB |"),
-              "|---|---|---|---|---|---|---|---|---|"]
+              ("| variant | prefill tok/s idle | decode tok/s idle | decode idle vs torch | vs torch-passive | "
+              "prefill tok/s concurrent | decode tok/s concurrent | decode concurrent vs torch | vs torch-passive | "
+              "chunks embedded meanwhile | peak RSS MB |"),
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for v, r in res["llama"].items():
         lines.append(
             f"| {v} | {_f(r.get('idle_prefill_tok_s'), 1)} | {_f(r.get('idle_decode_tok_s'), 1)} | "
-            f"{_f(r.get('idle_decode_tok_s_vs_torch_idle'))} | {_f(r.get('concurrent_prefill_tok_s'), 1)} | "
-            f"{_f(r.get('concurrent_decode_tok_s'), 1)} | {_f(r.get('concurrent_decode_tok_s_vs_torch_concurrent'))} | "
+            f"{_f(r.get('idle_decode_tok_s_vs_torch_idle'))} | {_f(r.get('idle_decode_tok_s_vs_torch-passive_idle'))} | "
+            f"{_f(r.get('concurrent_prefill_tok_s'), 1)} | {_f(r.get('concurrent_decode_tok_s'), 1)} | "
+            f"{_f(r.get('concurrent_decode_tok_s_vs_torch_concurrent'))} | "
+            f"{_f(r.get('concurrent_decode_tok_s_vs_torch-passive_concurrent'))} | "
             f"{_f(r.get('embedded_while_generating'), 0)} | {r['peak_rss_mb']:.0f} |")
     lines += ["", "Memory of the llama process (MB, first repetition; VmRSS = RssAnon + RssFile):", "",
               "| variant | step | VmRSS | RssAnon | RssFile | peak |", "|---|---|---|---|---|---|"]
@@ -418,7 +433,7 @@ def write_report(work: Path, cfg, out_dir: Path | None) -> int:
              "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "load_average": os.getloadavg(),
              "embed_batch_size": cfg.embed_batch_size, "n_threads": cfg.n_threads, "n_ctx": cfg.n_ctx}
     out_dir = out_dir or Path(__file__).resolve().parent / "reports"
-    name = REPORT_NAME + ("-quick" if run.get("quick") else "")
+    name = run.get("name") or REPORT_NAME + ("-quick" if run.get("quick") else "")
     (out_dir / f"{name}.json").write_text(json.dumps({"run": run, "results": res, "stamp": stamp},
                                                      ensure_ascii=False, indent=1), encoding="utf-8")
     (out_dir / f"{name}.md").write_text(markdown(res, run, stamp), encoding="utf-8")
@@ -440,6 +455,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rep", type=int, default=0)
     p.add_argument("--out")
     p.add_argument("--recall", action="store_true")
+    p.add_argument("--variants", nargs="*", help="run only these variants (default: all)")
+    p.add_argument("--name", help=f"report file name (default {REPORT_NAME})")
     a = p.parse_args(argv)
     if a.cmd == "child":
         return child_main(a)

@@ -1,6 +1,7 @@
 """The dense side: a sentence-transformers model loaded from a local folder, e5-style prompts."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -14,19 +15,85 @@ import numpy as np
 Progress = Callable[[str, int, int, float], None]       # (stage, done, total, eta_seconds)
 
 
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def resolve_precision(setting: str) -> str:
+    """The precision torch embeds at. "auto": bf16 where the CPU has AMX tiles and the kernel grants their use
+    (torch's own check, which asks the kernel for permission), fp32 everywhere else — bf16 without AMX is emulated or
+    barely faster, and was not measured (eval/reports/embed-paths.md)."""
+    if setting not in PRECISIONS:
+        raise ValueError(f"embed_precision must be one of {', '.join(PRECISIONS)}, not {setting!r}")
+    if setting != "auto":
+        return setting
+    try:
+        import torch
+        return "bf16" if torch.cpu._is_amx_tile_supported() and torch.cpu._init_amx() else "fp32"
+    except Exception:                        # an older torch without these checks: the safe default
+        return "fp32"
+
+
+def _precision(model):
+    """The context encode runs in: bf16 autocast (matrix products in bf16 on AMX; LayerNorm, softmax and pooling
+    stay fp32, so vectors keep a cosine ≥ 0.9999 to fp32) or nothing."""
+    if getattr(model, "rag_precision", "fp32") == "bf16":
+        import torch
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
 @lru_cache(maxsize=4)
-def load_embedder(path: str, backend: str = "torch"):
-    """Load a sentence-transformers folder; never touches a model hub."""
+def load_embedder(path: str, backend: str = "torch", precision: str = "fp32"):
+    """Load a sentence-transformers folder; never touches a model hub. `precision` (torch only): "fp32", "bf16" or
+    "auto" (resolve_precision)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     if backend == "onnx":                      # int8 ONNX Runtime (exported once into <path>/onnx/: index/onnx.py)
         from index.onnx import ensure_onnx_int8, load_onnx_embedder
         ensure_onnx_int8(path)
-        return load_onnx_embedder(path)
+        model = load_onnx_embedder(path)
+        model.rag_precision = "int8-onnx"
+        return model
     if backend != "torch":
         raise ValueError(f"embed_backend must be 'torch' or 'onnx', not {backend!r}")
     from sentence_transformers import SentenceTransformer
-    return SentenceTransformer(path, device="cpu", local_files_only=True)
+    model = SentenceTransformer(path, device="cpu", local_files_only=True)
+    model.rag_precision = resolve_precision(precision)
+    model.rag_mapped_vocabulary = map_word_embeddings(model, Path(path))
+    return model
+
+
+def map_word_embeddings(model, folder: Path) -> bool:
+    """Replace the loaded copy of the word-embedding table by a copy-on-write mapping of the same bytes in the
+    folder's model.safetensors. The table is a lookup: a question or a chunk reads only its own tokens' rows, so mapped
+    it costs resident memory for the rows in use instead of the whole table (multilingual-e5: 250,037 × 384 fp32 =
+    384 MB of the model's 470). The values are the same bytes: the vectors do not change (tests/test_embedder_convert
+    .py). False, and the loaded copy kept, for any folder whose table is not a plain fp32 safetensors tensor."""
+    import json
+
+    import torch
+    file = folder / "model.safetensors"
+    try:
+        emb = model[0].auto_model.get_input_embeddings()
+        with open(file, "rb") as fh:
+            n = int.from_bytes(fh.read(8), "little")
+            header = json.loads(fh.read(n))
+    except (AttributeError, IndexError, TypeError, OSError, ValueError):
+        return False
+    names = [k for k in header if k.endswith("word_embeddings.weight")]
+    meta = header.get(names[0]) if len(names) == 1 else None
+    if not meta or meta.get("dtype") != "F32" or tuple(meta.get("shape", ())) != tuple(emb.weight.shape):
+        return False
+    start, end = meta["data_offsets"]
+    rows, dim = meta["shape"]
+    if end - start != rows * dim * 4:
+        return False
+    table = torch.from_numpy(np.memmap(file, dtype=np.float32, mode="c", offset=8 + n + start, shape=(rows, dim)))
+    probe = np.linspace(0, rows - 1, 64).astype(int)
+    if not torch.equal(table[probe], emb.weight.data[probe]):           # another file than the one loaded
+        return False
+    emb.weight = torch.nn.Parameter(table, requires_grad=False)
+    return True
 
 
 def embedder_id(path: str | Path) -> str:
@@ -69,8 +136,9 @@ def embed_passages(model, texts: list[str], batch_size: int = 32, progress: Prog
     t0 = time.perf_counter()
     for i in range(0, len(texts), step):
         idx = order[i:i + step]
-        vecs = model.encode([texts[j] for j in idx], prompt=prompt, batch_size=batch_size,
-                            normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+        with _precision(model):
+            vecs = model.encode([texts[j] for j in idx], prompt=prompt, batch_size=batch_size,
+                                normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
         out[idx] = vecs.astype(np.float32)
         if progress:
             done = min(i + step, len(texts))
@@ -86,9 +154,13 @@ def embed_query(model, text: str) -> np.ndarray:
 
 
 def embed_queries(model, texts: list[str], batch_size: int = 32) -> np.ndarray:
-    return model.encode(texts, prompt=_prompt(model, "query"), batch_size=batch_size, normalize_embeddings=True,
-                        convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
+    with _precision(model):
+        return model.encode(texts, prompt=_prompt(model, "query"), batch_size=batch_size, normalize_embeddings=True,
+                            convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
 
 
 def describe(model, path: str | Path) -> dict:
-    return {"id": embedder_id(path), "dim": int(embedding_dim(model)), "path": str(path)}
+    """The embedder as a manifest records it. Only id and dim decide compatibility: fp32 and bf16 vectors of one model
+    agree to a cosine ≥ 0.9999, so a change of precision re-embeds nothing; it is recorded for provenance."""
+    return {"id": embedder_id(path), "dim": int(embedding_dim(model)), "path": str(path),
+            "precision": getattr(model, "rag_precision", "fp32")}

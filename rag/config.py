@@ -39,6 +39,9 @@ class Config:
     embedder_path: Path | None = None
     embed_batch_size: int = 32
     embed_backend: str = "torch"          # "torch" | "onnx" (see eval/reports/ingest-benchmark.md)
+    # torch's precision: "auto" = bf16 matrix products where the CPU has AMX (and the kernel grants it), else fp32;
+    # "fp32" | "bf16" force one (eval/reports/embed-paths.md: ingest speed, recall, llama.cpp beside it)
+    embed_precision: str = "auto"
     # index
     index_dir: Path | None = None         # default: data_dir / "index"
     chunk_tokens: int = 200               # kiwipiepy tokens per chunk (whole sentences)
@@ -212,7 +215,7 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
 
 # settings whose values are names: a typo fails here, naming the key and the allowed values, not at the first question
 CHOICES = {"fusion": ("linear", "rrf", "bm25", "dense"), "faiss_kind": ("flat", "hnsw"),
-           "embed_backend": ("torch", "onnx"), "answer_strategy": ("free", "quote", "choice"),
+           "embed_backend": ("torch", "onnx"), "embed_precision": ("auto", "fp32", "bf16"), "answer_strategy": ("free", "quote", "choice"),
            "open_strategy": ("free", "quote"), "unverified": ("refuse", "extract"),
            "document_pii": ("mask", "flag", "refuse")}
 POSITIVE = ("faiss_threads", "n_ctx", "n_threads", "max_tokens", "embed_batch_size", "chunk_tokens", "top_k", "candidates",

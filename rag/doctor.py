@@ -59,7 +59,8 @@ def _embedder_check(cfg: Config) -> dict:
         from index.embed import embed_passages, embedder_id, embedding_dim, load_embedder
         from rag.runtime import embed_backend_for
         out["backend"] = embed_backend_for(cfg, path)          # doctor reads: it never exports into the model cache
-        model = load_embedder(str(path), out["backend"])
+        model = load_embedder(str(path), out["backend"], cfg.embed_precision)
+        out["precision"] = getattr(model, "rag_precision", "fp32")
         out["id"] = embedder_id(path)
         out["dim"] = int(embedding_dim(model))
         ours = embed_passages(model, PROBE)

@@ -28,7 +28,7 @@ def embed_backend_for(cfg: Config, path: Path, may_export: bool = False) -> str:
 def open_embedder(cfg: Config, *, may_export: bool = False):
     """(model, folder). Only may_export=True (a command that writes an index) may write into the model cache."""
     path = embedder_path(cfg)
-    return load_embedder(str(path), embed_backend_for(cfg, path, may_export)), path
+    return load_embedder(str(path), embed_backend_for(cfg, path, may_export), cfg.embed_precision), path
 
 
 def pii_screen(policy: str):

@@ -93,17 +93,18 @@ def probe_generation(model: str, threads: int, prompt: str = PROBE_PROMPT, max_p
             "chat_template": bool(llm.metadata.get("tokenizer.chat_template"))}
 
 
-def _child_embedder(path: str, backend: str) -> dict:
+def _child_embedder(path: str, backend: str, precision: str = "fp32") -> dict:
     import numpy as np
 
     from index.embed import embed_passages, load_embedder
     t0 = time.perf_counter()
-    model = load_embedder(path, backend)
+    model = load_embedder(path, backend, precision)      # in this child: a bf16 (AMX) path that crashed shows here
     vec = embed_passages(model, [PROBE_SENTENCE])
     norm = float(np.linalg.norm(vec[0]))
     if not np.all(np.isfinite(vec)) or abs(norm - 1.0) > 1e-3:
         raise RuntimeError(f"embedding is not a finite unit vector (norm {norm:.4f})")
-    return {"dim": int(vec.shape[1]), "norm": round(norm, 5), "seconds": round(time.perf_counter() - t0, 2)}
+    return {"dim": int(vec.shape[1]), "norm": round(norm, 5), "seconds": round(time.perf_counter() - t0, 2),
+            "precision": getattr(model, "rag_precision", "fp32")}
 
 
 # ------------------------------------------------------------------------------------------------ parent
@@ -153,7 +154,7 @@ def child_argv(component: str, cfg: Config) -> list[str]:
         return [sys.executable, "-m", "rag.selfcheck", "--child", "llm", "--model", str(models.generator_path(cfg)),
                 "--threads", str(cfg.n_threads)]
     return [sys.executable, "-m", "rag.selfcheck", "--child", "embedder", "--model",
-            str(models.embedder_path(cfg)), "--backend", cfg.embed_backend]
+            str(models.embedder_path(cfg)), "--backend", cfg.embed_backend, "--precision", cfg.embed_precision]
 
 
 def check_generation(cfg: Config) -> CheckResult:
@@ -174,7 +175,8 @@ def run_all(cfg: Config) -> list[CheckResult]:
 
 def _child_main(a: argparse.Namespace) -> int:
     try:
-        payload = probe_generation(a.model, a.threads) if a.child == "llm" else _child_embedder(a.model, a.backend)
+        payload = probe_generation(a.model, a.threads) if a.child == "llm" else _child_embedder(a.model, a.backend,
+                                                                                             a.precision)
     except Exception as e:                                 # noqa: BLE001 - reported to the parent as JSON
         print(json.dumps({"error": f"{type(e).__name__}: {e}"}, ensure_ascii=False))
         return 1
@@ -190,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", help=argparse.SUPPRESS)
     p.add_argument("--threads", type=int, default=2, help=argparse.SUPPRESS)
     p.add_argument("--backend", default="torch", help=argparse.SUPPRESS)
+    p.add_argument("--precision", default="fp32", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.child:
         return _child_main(a)

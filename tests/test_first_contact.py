@@ -254,6 +254,7 @@ def test_on_an_amx_cpu_the_native_build_crashes_and_the_selfcheck_says_so(tmp_pa
 
 @pytest.mark.parametrize("env, key", [({"RAG_FUSION": "hybird"}, "fusion"), ({"RAG_FAISS_KIND": "ivf"}, "faiss_kind"),
                                       ({"RAG_EMBED_BACKEND": "cuda"}, "embed_backend"),
+                                      ({"RAG_EMBED_PRECISION": "fp16"}, "embed_precision"),
                                       ({"RAG_N_CTX": "lots"}, "n_ctx"), ({"RAG_TOP_K": "0"}, "top_k")])
 def test_a_bad_setting_fails_at_load_naming_the_key(env, key, tmp_path):
     from rag.config import load_config
