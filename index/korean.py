@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from functools import lru_cache
 
 import re
 
@@ -33,10 +32,30 @@ class Sentence:
     n_tokens: int             # all kiwipiepy tokens (the chunk budget unit)
 
 
-@lru_cache(maxsize=1)
+_kiwi = None
+_kiwi_load = threading.Lock()
+_WARM_UP = "서울시는 민원을 7일 이내에 처리합니다. 개인정보는 보호됩니다."
+
+
 def get_kiwi():
-    from kiwipiepy import Kiwi
-    return Kiwi()
+    """The shared Kiwi, loaded once and ready: kiwipiepy initializes part of its model at the first analysis (~2 s on
+    2 cores, as long as the load itself), so one short analysis here moves that cost out of the first document's or
+    question's time and into the load, which preload() overlaps with loading the embedder."""
+    global _kiwi
+    with _kiwi_load:
+        if _kiwi is None:
+            from kiwipiepy import Kiwi
+            kiwi = Kiwi()
+            kiwi.split_into_sents(_WARM_UP, return_tokens=True)
+            _kiwi = kiwi
+        return _kiwi
+
+
+def preload() -> threading.Thread:
+    """Load Kiwi in a background thread (kiwipiepy's C++ runs beside torch loading the embedder)."""
+    t = threading.Thread(target=get_kiwi, name="kiwi-load", daemon=True)
+    t.start()
+    return t
 
 
 def settings() -> dict:

@@ -27,6 +27,8 @@ def embed_backend_for(cfg: Config, path: Path, may_export: bool = False) -> str:
 
 def open_embedder(cfg: Config, *, may_export: bool = False):
     """(model, folder). Only may_export=True (a command that writes an index) may write into the model cache."""
+    from index import korean
+    korean.preload()                   # every command that embeds also tokenizes: both load at once
     path = embedder_path(cfg)
     return load_embedder(str(path), embed_backend_for(cfg, path, may_export), cfg.embed_precision), path
 

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import ROOT, SEED
@@ -233,3 +234,26 @@ def test_a_mapped_index_reads_the_same_as_a_resident_one(tmp_path, sample_copy, 
                 assert [(h.chunk, round(h.score, 6)) for h in ha] == [(h.chunk, round(h.score, 6)) for h in hb]
                 outsider_found += bool(ha) and viewer is outsider
     assert outsider_found                                          # the outsider's part was compared, not nothing
+
+
+def test_embedding_ahead_keeps_the_order_and_works_while_files_are_read(embedder):
+    """update_index embeds in a worker while it reads the next files (index/embed.py EmbedAhead): every vector comes
+    back in the order its text was added, equal to embed_passages' own, and the worker really ran before finish()."""
+    import time
+
+    from index.embed import EmbedAhead, embed_passages
+    model, _ = embedder
+    texts = [f"서울시 {i}번째 안내: 민원 처리 기간은 접수일로부터 {i % 9 + 1}일 이내입니다." * (1 + i % 4) for i in range(80)]
+    seen = []
+    ahead = EmbedAhead(model, 16, lambda stage, done, total, eta: seen.append((stage, done, total)))
+    for i in range(0, 80, 8):                 # eight chunks a "file", with reading time between them
+        ahead.add(texts[i:i + 8])
+        time.sleep(0.2)
+    assert ahead.futures, "nothing was handed to the worker before finish()"
+    got = ahead.finish()
+    want = embed_passages(model, texts, 16)
+    assert got.shape == want.shape == (80, want.shape[1])
+    assert np.min(np.sum(got * want, axis=1)) > 0.9999          # the same vectors, in the same order
+    assert ahead.worker_s > 0 and seen[-1] == ("embed", 80, 80)
+    assert all(0 <= d <= t == 80 for _, d, t in seen)
+    assert ahead.pool._shutdown
