@@ -45,6 +45,9 @@ class Config:
     # index
     index_dir: Path | None = None         # default: data_dir / "index"
     chunk_tokens: int = 200               # kiwipiepy tokens per chunk (whole sentences)
+    # an exact (flat) index with more than this many MB of vectors is searched block by block, each block's pages
+    # handed back after use, so the process holds one block, not the whole matrix (index/dense.py); 0 = never
+    dense_stream_mb: int = 256
     chunk_overlap_sentences: int = 1
     max_file_mb: float = 50.0
     # personal data inside documents, at ingest (index/pii.py): "mask" (placeholders replace the values before
@@ -230,6 +233,9 @@ def validate(cfg: Config, sources: dict[str, str] | None = None) -> None:
         if getattr(cfg, key) not in allowed:
             raise ValueError(f"{_where(key, sources)} = {getattr(cfg, key)!r}: 허용 값 / allowed values: "
                              f"{', '.join(allowed)}")
+    if cfg.dense_stream_mb < 0:
+        raise ValueError(f"{_where('dense_stream_mb', sources)} = {cfg.dense_stream_mb!r}: 0 이상의 정수여야 합니다 / "
+                         f"must be an integer >= 0 (0 = never)")
     for key in POSITIVE:
         if getattr(cfg, key) <= 0:
             raise ValueError(f"{_where(key, sources)} = {getattr(cfg, key)!r}: 0보다 큰 정수(int)여야 합니다 / "

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from index import bm25, korean
+from index import bm25, dense, korean
 from index.embed import embed_queries
 from index.store import Index
 from rag import expand
@@ -66,6 +66,9 @@ class Retriever:
     # question in several chunks outranks a lone chunk that matches a little better
     doc_weight: float = 0.0
     doc_top: int = 3
+    # an exact (flat) index whose mapped vectors exceed this is searched block by block with each block's pages
+    # released (index/dense.py): the process then holds one block instead of the whole matrix. None: always FAISS
+    stream_dense_bytes: int | None = None
     _parts: dict = field(default_factory=dict, repr=False)     # viewer key -> bm25.Part (None: all permitted)
     _selectors: dict = field(default_factory=dict, repr=False)  # id(mask) -> (mask, FAISS search parameters)
 
@@ -104,6 +107,11 @@ class Retriever:
             self._selectors[key] = (allowed, params)
         return self._selectors[key][1]
 
+    def _streams(self) -> bool:
+        v = self.index.vectors
+        return (self.stream_dense_bytes is not None and self.index.manifest.get("faiss") == "flat"
+                and v.nbytes > self.stream_dense_bytes and dense.releasable(v))
+
     def dense_search(self, qvec: np.ndarray, k: int, allowed: np.ndarray | None = None
                      ) -> tuple[np.ndarray, np.ndarray]:
         """Top-k by the dense index; with `allowed`, FAISS itself skips the other chunks (an IDSelectorBitmap in the
@@ -111,6 +119,8 @@ class Retriever:
         n = len(self.index.chunks)
         if not n or (allowed is not None and not allowed.any()):
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        if self._streams():
+            return dense.released_top_k(self.index.vectors, qvec, k, allowed)
         params = None if allowed is None else self._selector(allowed)
         scores, ids = self.index.dense.search(qvec.reshape(1, -1), min(k, n), params=params)
         keep = ids[0] >= 0

@@ -81,7 +81,7 @@ def make_retriever(cfg: Config, index: Index, embedder, fusion: str | None = Non
     faiss.omp_set_num_threads(cfg.faiss_threads)    # process-wide; every reader is made here
     return Retriever(index, embedder, fusion or cfg.fusion, cfg.fusion_weight_bm25, cfg.candidates,
                      abbreviations=load_abbreviations(cfg.prompts_dir / "abbreviations.toml") if cfg.abbreviations
-                     else {})
+                     else {}, stream_dense_bytes=cfg.dense_stream_mb << 20 if cfg.dense_stream_mb else None)
 
 
 def fresh_retriever(cfg: Config, retriever):

@@ -202,8 +202,7 @@ def test_a_mapped_index_reads_the_same_as_a_resident_one(tmp_path, sample_copy, 
     """Opened for reading, vectors, FAISS codes and BM25 arrays are memory-mapped and chunks read on demand; the
     chunks, labels, document frequencies and every retriever's results equal the everything-in-memory load."""
     from collections import Counter
-
-    import numpy as np
+    from dataclasses import replace
 
     from index.table import ChunkTable
     from rag.access import LOCAL, Viewer
@@ -228,10 +227,17 @@ def test_a_mapped_index_reads_the_same_as_a_resident_one(tmp_path, sample_copy, 
     outsider_found = 0
     for fusion in ("bm25", "dense", "linear", "rrf"):
         a, b = make_retriever(base_cfg, mapped, model, fusion), make_retriever(base_cfg, resident, model, fusion)
+        # and streamed: the mapped vectors searched block by block (index/dense.py), as a 1M-chunk index would be
+        c = make_retriever(replace(base_cfg, dense_stream_mb=0), mapped, model, fusion)
+        c.stream_dense_bytes = 0
+        assert c._streams() and not a._streams() and not b._streams()
         for q in ("도우미가 읽을 수 있는 문서 형식은 무엇인가요?", "개인정보가 담긴 질문은 어떻게 되나요?"):
             for viewer in (LOCAL, outsider):
                 ha, hb = a.search(q, k=5, viewer=viewer), b.search(q, k=5, viewer=viewer)
                 assert [(h.chunk, round(h.score, 6)) for h in ha] == [(h.chunk, round(h.score, 6)) for h in hb]
+                hc = c.search(q, k=5, viewer=viewer)
+                assert [h.chunk for h in hc] == [h.chunk for h in hb]          # FAISS and numpy round apart
+                assert np.allclose([h.score for h in hc], [h.score for h in hb], atol=1e-5)
                 outsider_found += bool(ha) and viewer is outsider
     assert outsider_found                                          # the outsider's part was compared, not nothing
 
@@ -257,3 +263,49 @@ def test_embedding_ahead_keeps_the_order_and_works_while_files_are_read(embedder
     assert ahead.worker_s > 0 and seen[-1] == ("embed", 80, 80)
     assert all(0 <= d <= t == 80 for _, d, t in seen)
     assert ahead.pool._shutdown
+
+
+def _mapped_rss_kb(path: Path) -> int:
+    """Resident kB of this process's mappings of `path` (/proc/self/smaps)."""
+    total, inside = 0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        head = line.split()
+        if len(head) >= 6 and "-" in head[0] and not line.startswith(("Rss", "Size")):
+            inside = head[5] == str(path)
+        elif inside and line.startswith("Rss:"):
+            total += int(line.split()[1])
+    return total
+
+
+def test_a_streamed_dense_search_ranks_like_faiss_and_gives_its_pages_back(tmp_path):
+    """index/dense.py: the exact block-by-block search over the mapped vectors returns FAISS IndexFlatIP's ranking,
+    honours the access mask before the top-k, and leaves at most about one block of the file resident."""
+    import faiss
+
+    from index.dense import released_top_k, releasable
+    rng = np.random.default_rng(7)
+    n, d, block = 60_000, 64, 4096
+    vecs = rng.standard_normal((n, d)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    np.save(tmp_path / "vectors.npy", vecs)
+    mapped = np.load(tmp_path / "vectors.npy", mmap_mode="r")
+    assert releasable(mapped) and not releasable(vecs)
+    flat = faiss.IndexFlatIP(d)
+    flat.add(vecs)
+    allowed = rng.random(n) < 0.3
+    sel = faiss.SearchParameters()
+    bits = np.packbits(allowed, bitorder="little")
+    sel.sel = faiss.IDSelectorBitmap(n, faiss.swig_ptr(bits))
+    path = (tmp_path / "vectors.npy").resolve()
+    for q in rng.standard_normal((12, d)).astype(np.float32):
+        ids, scores = released_top_k(mapped, q, 50, block_rows=block)
+        want_s, want_i = flat.search(q.reshape(1, -1), 50)
+        assert list(ids) == list(want_i[0]) and np.allclose(scores, want_s[0], atol=1e-5)
+        ids, _ = released_top_k(mapped, q, 50, allowed, block_rows=block)
+        _, want_i = flat.search(q.reshape(1, -1), 50, params=sel)
+        assert list(ids) == list(want_i[0]) and allowed[ids].all()
+        assert _mapped_rss_kb(path) <= 2 * block * d * 4 // 1024 + 8     # about one block, not the file
+    assert len(released_top_k(mapped, q, 5, np.zeros(n, bool))[0]) == 0
+    # the same file read whole (what FAISS over a mapped matrix does) stays resident: the check above can fail
+    _ = np.asarray(mapped @ q)
+    assert _mapped_rss_kb(path) >= n * d * 4 // 1024 * 9 // 10
