@@ -59,41 +59,8 @@ def load_embedder(path: str, backend: str = "torch", precision: str = "fp32"):
     from sentence_transformers import SentenceTransformer
     model = SentenceTransformer(path, device="cpu", local_files_only=True)
     model.rag_precision = resolve_precision(precision)
-    model.rag_mapped_vocabulary = map_word_embeddings(model, Path(path))
     return model
 
-
-def map_word_embeddings(model, folder: Path) -> bool:
-    """Replace the loaded copy of the word-embedding table by a copy-on-write mapping of the same bytes in the
-    folder's model.safetensors. The table is a lookup: a question or a chunk reads only its own tokens' rows, so mapped
-    it costs resident memory for the rows in use instead of the whole table (multilingual-e5: 250,037 × 384 fp32 =
-    384 MB of the model's 470). The values are the same bytes: the vectors do not change (tests/test_embedder_convert
-    .py). False, and the loaded copy kept, for any folder whose table is not a plain fp32 safetensors tensor."""
-    import json
-
-    import torch
-    file = folder / "model.safetensors"
-    try:
-        emb = model[0].auto_model.get_input_embeddings()
-        with open(file, "rb") as fh:
-            n = int.from_bytes(fh.read(8), "little")
-            header = json.loads(fh.read(n))
-    except (AttributeError, IndexError, TypeError, OSError, ValueError):
-        return False
-    names = [k for k in header if k.endswith("word_embeddings.weight")]
-    meta = header.get(names[0]) if len(names) == 1 else None
-    if not meta or meta.get("dtype") != "F32" or tuple(meta.get("shape", ())) != tuple(emb.weight.shape):
-        return False
-    start, end = meta["data_offsets"]
-    rows, dim = meta["shape"]
-    if end - start != rows * dim * 4:
-        return False
-    table = torch.from_numpy(np.memmap(file, dtype=np.float32, mode="c", offset=8 + n + start, shape=(rows, dim)))
-    probe = np.linspace(0, rows - 1, 64).astype(int)
-    if not torch.equal(table[probe], emb.weight.data[probe]):           # another file than the one loaded
-        return False
-    emb.weight = torch.nn.Parameter(table, requires_grad=False)
-    return True
 
 
 def embedder_id(path: str | Path) -> str:

