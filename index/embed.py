@@ -62,7 +62,6 @@ def load_embedder(path: str, backend: str = "torch", precision: str = "fp32"):
     return model
 
 
-
 def embedder_id(path: str | Path) -> str:
     """A stable identity for an embedder folder: its name + a hash of its config files and weight sizes. Read once
     per process: it names the model loaded from there, which does not change when the folder does later."""
