@@ -290,6 +290,7 @@ def run_all(a) -> int:
     run = {"started": started, "minutes": (time.time() - started) / 60, "load_before": load_before,
            "load_after": os.getloadavg(), "options": opts, "quick": a.quick}
     run["name"] = a.name
+    run["command"] = " ".join(["python -m eval.bench_embed_paths"] + sys.argv[1:])
     (work / "run.json").write_text(json.dumps(run), encoding="utf-8")
     return write_report(work, cfg, Path(a.out_dir) if a.out_dir else None)
 
@@ -414,7 +415,7 @@ def markdown(res: dict, run: dict, stamp: dict) -> str:
     for v, r in res["llama"].items():
         for step, m in r["memory"].items():
             lines.append(f"| {v} | {step} | {m.get('VmRSS')} | {m.get('RssAnon')} | {m.get('RssFile')} | {m['peak']} |")
-    lines += ["", "## Reproduce", "", "```", "python -m eval.bench_embed_paths            # this report",
+    lines += ["", "## Reproduce", "", "```", run.get("command") or "python -m eval.bench_embed_paths",
               "python -m eval.bench_embed_paths --quick    # a smoke run", "```", "", "## Provenance", "",
               f"- {json.dumps(stamp, ensure_ascii=False, default=str)}"]
     return "\n".join(lines) + "\n"

@@ -233,7 +233,7 @@ def cmd_retrieval(cfg: Config, args) -> int:
                      "with it, which favours BM25: read this as a check that fusion does not hurt on a benchmark it "
                      "was not tuned on, not as typical user queries")
     notes.append(f"linear fusion weight_bm25 {cfg.fusion_weight_bm25}, candidates {cfg.candidates}; "
-                 f"{len(index.chunks)} chunks from {len(index.manifest.get('files', {}))} files")
+                 f"{len(index.chunks)} chunks from {index.file_count} files")
     title = f"Retrieval: {ds.name}"
     md = rep.retrieval_markdown(title, summary, notes)
     report = {"kind": "retrieval", "metrics": summary, "settings": settings, "notes": notes,

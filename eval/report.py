@@ -68,7 +68,7 @@ def index_info(index=None, index_dir: Path | None = None) -> dict | None:
         return None
     m = index.manifest
     return {"dir": str(index_dir) if index_dir else str(index.path.parent), "generation": index.path.name,
-            "chunks": len(index.chunks), "files": len(m.get("files", {})), "embedder": m.get("embedder"),
+            "chunks": len(index.chunks), "files": index.file_count, "embedder": m.get("embedder"),
             "tokenizer": m.get("tokenizer"), "chunking": m.get("chunking"), "faiss": m.get("faiss"),
             "created": m.get("created"), "project_version": m.get("project_version")}
 

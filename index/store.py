@@ -91,9 +91,27 @@ class Index:
     bm25: object                     # bm25s.BM25 (its arrays memory-mapped when opened for reading)
     freq: bm25.Frequencies | None = None   # its term frequencies, for BM25 within what a viewer may see
     labels: Labels | None = None     # the access label of every chunk, compactly
+    stored_files: dict | None = None  # the per-file table (files.json); None until a writer asks for `files`
 
     def __len__(self) -> int:
         return len(self.chunks)
+
+    @property
+    def files(self) -> dict[str, dict]:
+        """Every indexed file's record (source, sha256, size, label, chunks, ...), keyed by its real path. Only
+        writers need it, and at city scale it is the largest thing a reader would parse (500k files: ~420 MB of
+        Python objects), so it lives beside the manifest and is read the first time it is asked for."""
+        if self.stored_files is None:
+            if "files" in self.manifest:                         # a generation written before files.json
+                self.stored_files = self.manifest["files"]
+            else:
+                path = self.path / "files.json"
+                self.stored_files = _corrupt_on_error(path, lambda: json.loads(path.read_bytes().decode("utf-8")))
+        return self.stored_files
+
+    @property
+    def file_count(self) -> int:
+        return int(self.manifest.get("file_count", len(self.manifest.get("files", {}))))
 
     @property
     def terms(self) -> list[list[str]]:
@@ -269,6 +287,10 @@ def write_generation(index_dir: Path, manifest: dict, chunks: list[Chunk | bytes
             freq = bm25.frequencies(bm, terms)
             _write_npy(tmp / "bm25-tf.npy", freq.tf)
             _write_npy(tmp / "bm25-doclen.npy", freq.doclen)
+        manifest = dict(manifest)
+        files = manifest.pop("files", {})
+        manifest["file_count"] = len(files)
+        _write_file(tmp / "files.json", _json_bytes(files))
         _write_file(tmp / "manifest.json", _json_bytes(manifest, indent=1))
         _fsync_dir(tmp)
         gen = index_dir / f"gen-{n}"
@@ -483,10 +505,14 @@ def update_index(index_dir: Path, paths: list[str | Path], embedder, embedder_pa
             except IndexFormatError:
                 # an older format: rebuilt from the files, those indexed before included (said in the report)
                 report.format_upgraded = True
-                prev = json.loads((current_generation(index_dir) / "manifest.json").read_text(encoding="utf-8"))
+                prev_gen = current_generation(index_dir)
+                prev = json.loads((prev_gen / "manifest.json").read_text(encoding="utf-8"))
+                prev_files = prev.get("files") if "files" in prev else (
+                    json.loads((prev_gen / "files.json").read_text(encoding="utf-8"))
+                    if (prev_gen / "files.json").exists() else {})
                 if not prune:
-                    paths = list(paths) + [Path(k) for k in prev.get("files", {}) if Path(k).exists()]
-        old_files: dict[str, dict] = old.manifest["files"] if old else {}
+                    paths = list(paths) + [Path(k) for k in prev_files if Path(k).exists()]
+        old_files: dict[str, dict] = old.files if old else {}
         files, report.errors = discover(paths, SUPPORTED_SUFFIXES)
         default_label = label or Label()
         rules, blocked = [], []
@@ -629,7 +655,8 @@ def update_index(index_dir: Path, paths: list[str | Path], embedder, embedder_pa
         report.faiss_rebuilt = bool(old is not None and old.manifest.get("faiss") != faiss_kind)
         # a generation written before the chunk table (index/table.py) is rewritten in the new layout, nothing
         # re-embedded, so readers can map it instead of holding every chunk in memory
-        layout_upgraded = old is not None and not (old.path / "chunk-offsets.npy").exists()
+        layout_upgraded = old is not None and (not (old.path / "chunk-offsets.npy").exists()
+                                               or "files" in old.manifest)
         changed_anything = bool(report.added or report.changed or report.removed or rebuild or old is None
                                 or report.faiss_rebuilt or report.relabelled or layout_upgraded)
         t0 = time.perf_counter()
@@ -669,6 +696,7 @@ def index_state(index_dir: Path) -> dict:
         return {"path": str(index_dir), "exists": False}
     m = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
     size = sum(f.stat().st_size for f in gen.rglob("*") if f.is_file())
-    return {"path": str(index_dir), "exists": True, "generation": gen.name, "files": len(m.get("files", {})),
+    return {"path": str(index_dir), "exists": True, "generation": gen.name,
+            "files": m.get("file_count", len(m.get("files", {}))),
             "chunks": m.get("chunks"), "embedder": m.get("embedder"), "created": m.get("created"),
             "bytes": size, "faiss": m.get("faiss")}

@@ -84,7 +84,7 @@ def test_a_cp949_file_name_is_indexed_shown_decoded_and_kept_by_its_bytes(tmp_pa
     assert rep.ok, rep.errors
     assert sorted(Path(s).name for s in rep.added) == ["보통.txt", "서울시정책.txt"]      # decoded for display
     assert "민들레" in indexed_text(idx)
-    keys = load_index(idx).manifest["files"]
+    keys = load_index(idx).files
     assert raw in {os.fsencode(k) for k in keys}                                     # identity: the bytes
     shown = {c.source for c in load_index(idx).chunks}
     assert str(docs / "서울시정책.txt") in shown
@@ -232,7 +232,7 @@ def test_symlinks_out_of_the_indexed_folder_are_refused_and_loops_named(tmp_path
     assert "밖" in reasons["outside.txt"]
     text = indexed_text(idx)
     assert "라벤더" not in text and "VERSION_ID" not in text and "PRETTY_NAME" not in text
-    assert len(load_index(idx).manifest["files"]) == 4
+    assert len(load_index(idx).files) == 4
     # a loop named directly is a loop, not "no such file"
     out = cli(["--index", str(idx), "index", str(sample_copy / "loop.txt")], base_cfg)
     assert "순환" in out.stdout + out.stderr and "Traceback" not in out.stderr, out
