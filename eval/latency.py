@@ -103,9 +103,13 @@ def ingest_throughput(cfg: Config, index, embedder, emb_path, n_chunks: int, cor
     t0 = time.perf_counter()
     embed_passages(embedder, texts, cfg.embed_batch_size)
     out["pipeline_embed_chunks_per_s"] = len(texts) / (_ms(t0) / 1000)
+    from index.embed import _precision, _trim_heap
     t0 = time.perf_counter()
-    embedder.encode(texts, prompt=(getattr(embedder, "prompts", None) or {}).get("passage", ""), batch_size=cfg.embed_batch_size,
-                    normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+    with _precision(embedder):              # the raw call at the same precision (bf16 autocast where "auto" picks it)
+        embedder.encode(texts, prompt=(getattr(embedder, "prompts", None) or {}).get("passage", ""),
+                        batch_size=cfg.embed_batch_size, normalize_embeddings=True, convert_to_numpy=True,
+                        show_progress_bar=False)
+    _trim_heap()                            # as embed_passages does: the raw call's freed activations go back too
     out["raw_encode_chunks_per_s"] = len(texts) / (_ms(t0) / 1000)
     out["embed_overhead_ratio"] = out["raw_encode_chunks_per_s"] / out["pipeline_embed_chunks_per_s"]
     if corpus is not None:

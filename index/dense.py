@@ -14,6 +14,8 @@ the top-k is taken, so the k returned are the best permitted ones (the access ru
 from __future__ import annotations
 
 import mmap
+import os
+from pathlib import Path
 
 import numpy as np
 
@@ -55,3 +57,39 @@ def released_top_k(vectors: np.memmap, query: np.ndarray, k: int, allowed: np.nd
     order = np.lexsort((all_ids, -all_scores))[:k]           # best first; ties by id, as FAISS orders them
     keep = np.isfinite(all_scores[order])
     return all_ids[order][keep], all_scores[order][keep].astype(np.float32)
+
+
+class VectorRows:
+    """Single rows of vectors.npy by pread: the fused ranking scores ~100 scattered candidates per question, and each
+    one read through the mapping would map a fault-around window (64 KiB) into the process and keep it resident; over
+    a day of questions that is the whole file again. The descriptor stays open, so a generation a later writer
+    removes stays readable by whoever holds it (as index/table.py's chunk table)."""
+
+    def __init__(self, path: Path, vectors: np.memmap) -> None:
+        self.dim, self.dtype = vectors.shape[1], vectors.dtype
+        self.row_bytes = self.dim * vectors.itemsize
+        self.start = vectors.offset
+        self._fd = os.open(path, os.O_RDONLY)
+
+    def __del__(self) -> None:
+        fd = getattr(self, "_fd", None)
+        if fd is not None:
+            os.close(fd)
+            self._fd = None
+
+    def rows(self, ids: np.ndarray) -> np.ndarray:
+        out = np.empty((len(ids), self.dim), dtype=self.dtype)
+        for j, i in enumerate(np.asarray(ids, dtype=np.int64)):
+            buf = os.pread(self._fd, self.row_bytes, self.start + int(i) * self.row_bytes)
+            out[j] = np.frombuffer(buf, dtype=self.dtype)
+        return out
+
+
+def release(*arrays) -> None:
+    """Give back the pages of memory-mapped arrays (np.memmap) once a question is scored: BM25's postings of a
+    1M-chunk index are 450 MB, and a day of questions would otherwise map all of them into the process. The file stays
+    in the page cache; the next question's terms fault their postings back in without reading the disk."""
+    for a in arrays:
+        mm = getattr(a, "_mmap", None) if isinstance(a, np.memmap) else None
+        if mm is not None:
+            mm.madvise(mmap.MADV_DONTNEED)

@@ -29,6 +29,7 @@ import numpy as np
 
 from index import bm25, korean
 from index.chunking import chunk_document
+from index.dense import VectorRows
 from index.embed import EmbedAhead, Progress, describe
 from index.access import AccessFileError, Label, label_of, read_rules
 from index.discover import discover
@@ -92,6 +93,7 @@ class Index:
     freq: bm25.Frequencies | None = None   # its term frequencies, for BM25 within what a viewer may see
     labels: Labels | None = None     # the access label of every chunk, compactly
     stored_files: dict | None = None  # the per-file table (files.json); None until a writer asks for `files`
+    vector_rows: object = None       # index/dense.py VectorRows over vectors.npy (mapped readers)
 
     def __len__(self) -> int:
         return len(self.chunks)
@@ -452,6 +454,8 @@ def _load_generation(gen: Path, manifest_bytes: bytes, expected: dict | None, re
     if len(vectors) != len(chunks) or dense.ntotal != len(chunks) or (labels and len(labels.ids) != len(chunks)):
         raise IndexCorruptError(gen, f"청크 {len(chunks)}, 벡터 {len(vectors)}, FAISS {dense.ntotal}")
     index = Index(gen, manifest, chunks, terms, vectors, dense, bm, None, labels)
+    if mapped:
+        index.vector_rows = VectorRows(gen / "vectors.npy", vectors)
     index.freq = _corrupt_on_error(gen / "bm25-tf.npy", lambda: _frequencies(gen, bm, index, mode))
     return index
 

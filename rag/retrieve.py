@@ -173,6 +173,11 @@ class Retriever:
             bm_all, withheld = bm25_scores(self.index, q_terms, part)
             if info is not None:
                 info["withheld"] = withheld
+            if self._streams():          # a city-scale index: its postings' pages go back too (index/dense.py)
+                scores = getattr(self.index.bm25, "scores", None) or {}
+                freq = self.index.freq
+                dense.release(scores.get("data"), scores.get("indices"),
+                              getattr(freq, "tf", None), getattr(freq, "doclen", None))
         if self.fusion == "bm25":
             top = [i for i in _top(bm_all, k) if bm_all[i] > 0]
             return [Hit(self.index.chunks[i], float(bm_all[i]), {"bm25": r + 1}, {"bm25": float(bm_all[i])})
@@ -186,7 +191,9 @@ class Retriever:
         if not len(cand):
             return []
         b = bm_all[cand]
-        d = self.index.vectors[cand] @ qvec
+        # streamed: the candidates' vectors by pread, so the scattered rows do not stay mapped (index/dense.py)
+        d = (self.index.vector_rows.rows(cand) if self._streams() and self.index.vector_rows is not None
+             else self.index.vectors[cand]) @ qvec
         b_rank = {int(i): r + 1 for r, i in enumerate(b_ids)}
         d_rank = {int(i): r + 1 for r, i in enumerate(d_ids)}
         if self.fusion == "rrf":
