@@ -133,59 +133,6 @@ def embed_query(model, text: str) -> np.ndarray:
     return v[0].astype(np.float32)
 
 
-class EmbedAhead:
-    """Passages embedded in a worker thread while the caller goes on reading and chunking files, so that torch and
-    kiwipiepy share the two cores instead of taking turns (eval/reports/embed-paths-bf16.md). Whenever the worker is
-    free it takes every text waiting (at least one batch), sorted by length as embed_passages does; finish() embeds
-    what is left and returns all vectors in the order the texts were added. Vectors equal embed_passages' up to the
-    batch composition (float rounding)."""
-
-    def __init__(self, model, batch_size: int = 32, progress: Progress | None = None) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-        self.model, self.batch_size, self.progress = model, batch_size, progress
-        self.pool = ThreadPoolExecutor(1, thread_name_prefix="embed-ahead")
-        self.waiting: list[str] = []
-        self.futures: list = []
-        self.worker_s = 0.0          # time the worker spent embedding while files were still being read
-        self.seconds_after = 0.0     # time finish() took: the embedding nothing overlapped
-
-    def _embed(self, texts: list[str]) -> np.ndarray:
-        t0 = time.perf_counter()
-        out = embed_passages(self.model, texts, self.batch_size)
-        self.worker_s += time.perf_counter() - t0
-        return out
-
-    def add(self, texts: list[str]) -> None:
-        self.waiting += texts
-        if len(self.waiting) >= self.batch_size and all(f.done() for f in self.futures):
-            part, self.waiting = self.waiting, []
-            self.futures.append(self.pool.submit(self._embed, part))
-
-    def finish(self) -> np.ndarray:
-        total = len(self.waiting)
-        try:
-            parts = [f.result() for f in self.futures]
-            done = sum(len(p) for p in parts)
-            total += done
-            t0 = time.perf_counter()
-
-            def tail_progress(stage: str, n: int, _total: int, eta: float) -> None:
-                self.progress(stage, done + n, total, eta)
-
-            if self.progress:
-                self.progress("embed", done, total, 0.0)
-            parts.append(embed_passages(self.model, self.waiting, self.batch_size,
-                                        tail_progress if self.progress else None))
-            self.seconds_after = time.perf_counter() - t0
-            return np.concatenate(parts) if parts else np.zeros((0, embedding_dim(self.model)), np.float32)
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        """Stop taking work; a batch already running finishes in the background (torch cannot be interrupted)."""
-        self.pool.shutdown(wait=False, cancel_futures=True)
-
-
 def embed_queries(model, texts: list[str], batch_size: int = 32) -> np.ndarray:
     with _precision(model):
         return model.encode(texts, prompt=_prompt(model, "query"), batch_size=batch_size, normalize_embeddings=True,

@@ -30,7 +30,7 @@ import numpy as np
 from index import bm25, korean
 from index.chunking import chunk_document
 from index.dense import VectorRows
-from index.embed import EmbedAhead, Progress, describe
+from index.embed import Progress, describe, embed_passages
 from index.access import AccessFileError, Label, label_of, read_rules
 from index.discover import discover
 from index.loaders import LoadFailure
@@ -542,81 +542,75 @@ def update_index(index_dir: Path, paths: list[str | Path], embedder, embedder_pa
         new_terms: list[list[str]] = []
         seen_keys: set[str] = set()
         t_parse = t_chunk = t_pii = 0.0
-        ahead = EmbedAhead(embedder, batch_size, progress)   # embeds while the next files are read and chunked
-        try:
-            for i, f in enumerate(files):
-                key = os.path.realpath(f)                   # identity: the real path, bytes and all
-                name = shown_path(f)                        # what people read (non-UTF-8 names decoded)
-                seen_keys.add(key)
-                if progress:
-                    progress("files", i, len(files), 0.0)
-                try:
-                    if any(b == f.resolve() or b in f.resolve().parents for b in blocked):
-                        raise LoadFailure("access.toml 오류로 색인하지 않음 (위 오류 참고) / not indexed: its folder's "
-                                          "access.toml is invalid")
-                    lab = label_of(f, rules, default_label)
-                    size = f.stat().st_size
-                    if size > max_bytes:
-                        raise LoadFailure(f"파일이 너무 큼 ({size / 2**20:.1f} MB > 한도 {max_bytes / 2**20:.0f} MB)")
-                    digest = file_sha256(f)
-                    prev = old_files.get(key)
-                    if prev and prev["sha256"] == digest and prev.get("pii_policy", "") == report.pii_policy:
-                        keep_rows += rows_by_key.get(key, [])
-                        new_files[key] = {**prev, "source": name, **lab.to_json()}
-                        if Label(prev.get("level", "내부"), tuple(prev.get("groups", []))) != lab:
-                            relabel[key] = lab
-                            report.relabelled.append(name)
-                        report.unchanged.append(name)
-                        if prev.get("pii"):
-                            report.pii[name] = prev["pii"]
-                        continue
-                    t0 = time.perf_counter()
-                    doc = load_file(f, max_bytes=max_bytes)
-                    t1 = time.perf_counter()
-                    found: dict[str, int] = {}
-                    if screen is not None:
-                        doc, found = screen_document(doc, screen)
-                        if found and screen.policy == "refuse":
-                            raise PersonalDataRefused(f"개인정보가 있어 색인하지 않음 ({screen.describe(found)}; "
-                                                      f"document_pii = \"refuse\")")
-                    t2 = time.perf_counter()
-                    cwt = chunk_document(doc, digest[:12], chunk_tokens, overlap)
+        for i, f in enumerate(files):
+            key = os.path.realpath(f)                   # identity: the real path, bytes and all
+            name = shown_path(f)                        # what people read (non-UTF-8 names decoded)
+            seen_keys.add(key)
+            if progress:
+                progress("files", i, len(files), 0.0)
+            try:
+                if any(b == f.resolve() or b in f.resolve().parents for b in blocked):
+                    raise LoadFailure("access.toml 오류로 색인하지 않음 (위 오류 참고) / not indexed: its folder's "
+                                      "access.toml is invalid")
+                lab = label_of(f, rules, default_label)
+                size = f.stat().st_size
+                if size > max_bytes:
+                    raise LoadFailure(f"파일이 너무 큼 ({size / 2**20:.1f} MB > 한도 {max_bytes / 2**20:.0f} MB)")
+                digest = file_sha256(f)
+                prev = old_files.get(key)
+                if prev and prev["sha256"] == digest and prev.get("pii_policy", "") == report.pii_policy:
+                    keep_rows += rows_by_key.get(key, [])
+                    new_files[key] = {**prev, "source": name, **lab.to_json()}
+                    if Label(prev.get("level", "내부"), tuple(prev.get("groups", []))) != lab:
+                        relabel[key] = lab
+                        report.relabelled.append(name)
+                    report.unchanged.append(name)
+                    if prev.get("pii"):
+                        report.pii[name] = prev["pii"]
+                    continue
+                t0 = time.perf_counter()
+                doc = load_file(f, max_bytes=max_bytes)
+                t1 = time.perf_counter()
+                found: dict[str, int] = {}
+                if screen is not None:
+                    doc, found = screen_document(doc, screen)
+                    if found and screen.policy == "refuse":
+                        raise PersonalDataRefused(f"개인정보가 있어 색인하지 않음 ({screen.describe(found)}; "
+                                                  f"document_pii = \"refuse\")")
+                t2 = time.perf_counter()
+                cwt = chunk_document(doc, digest[:12], chunk_tokens, overlap)
+                for c in cwt:
+                    c.chunk.level, c.chunk.groups = lab.level, list(lab.groups)
+                if screen is not None and found and screen.policy == "flag":
                     for c in cwt:
-                        c.chunk.level, c.chunk.groups = lab.level, list(lab.groups)
-                    if screen is not None and found and screen.policy == "flag":
-                        for c in cwt:
-                            c.chunk.pii = sorted(set(screen.find(c.chunk.text)))
-                    t_parse += t1 - t0
-                    t_pii += t2 - t1
-                    t_chunk += time.perf_counter() - t2
-                    if not cwt:
-                        raise LoadFailure("텍스트가 없음")
-                except PersonalDataRefused as e:
-                    report.errors.append(LoadError(name, str(e)))
-                    report.pii[name] = found
-                    if key in old_files:                       # refused now: no version of it stays retrievable
-                        report.removed.append(old_files[key]["source"])
-                    continue
-                except (LoadFailure, OSError) as e:
-                    reason = str(e) if isinstance(e, LoadFailure) else f"읽을 수 없음 ({e.strerror or type(e).__name__})"
-                    if key in old_files:                       # keep the last good version, and say so
-                        keep_rows += rows_by_key.get(key, [])
-                        new_files[key] = old_files[key]
-                        reason += " — 이전에 색인한 버전을 유지 / the last indexed version is kept"
-                    report.errors.append(LoadError(name, reason))
-                    continue
-                (report.changed if key in old_files else report.added).append(name)
-                new_files[key] = {"source": name, "sha256": digest, "size": size, "title": doc.title,
-                                  "format": doc.format, "chunks": len(cwt), "pii_policy": report.pii_policy,
-                                  "pii": found, **lab.to_json()}
-                if found:
-                    report.pii[name] = found
-                new_chunks += [c.chunk for c in cwt]
-                new_terms += [c.terms for c in cwt]
-                ahead.add([c.chunk.text for c in cwt])
-        except BaseException:
-            ahead.close()
-            raise
+                        c.chunk.pii = sorted(set(screen.find(c.chunk.text)))
+                t_parse += t1 - t0
+                t_pii += t2 - t1
+                t_chunk += time.perf_counter() - t2
+                if not cwt:
+                    raise LoadFailure("텍스트가 없음")
+            except PersonalDataRefused as e:
+                report.errors.append(LoadError(name, str(e)))
+                report.pii[name] = found
+                if key in old_files:                       # refused now: no version of it stays retrievable
+                    report.removed.append(old_files[key]["source"])
+                continue
+            except (LoadFailure, OSError) as e:
+                reason = str(e) if isinstance(e, LoadFailure) else f"읽을 수 없음 ({e.strerror or type(e).__name__})"
+                if key in old_files:                       # keep the last good version, and say so
+                    keep_rows += rows_by_key.get(key, [])
+                    new_files[key] = old_files[key]
+                    reason += " — 이전에 색인한 버전을 유지 / the last indexed version is kept"
+                report.errors.append(LoadError(name, reason))
+                continue
+            (report.changed if key in old_files else report.added).append(name)
+            new_files[key] = {"source": name, "sha256": digest, "size": size, "title": doc.title,
+                              "format": doc.format, "chunks": len(cwt), "pii_policy": report.pii_policy,
+                              "pii": found, **lab.to_json()}
+            if found:
+                report.pii[name] = found
+            new_chunks += [c.chunk for c in cwt]
+            new_terms += [c.terms for c in cwt]
         if progress:
             progress("files", len(files), len(files), 0.0)
 
@@ -636,8 +630,9 @@ def update_index(index_dir: Path, paths: list[str | Path], embedder, embedder_pa
             else:
                 report.removed.append(meta["source"])
 
-        new_vecs = ahead.finish()
-        t_embed = ahead.seconds_after
+        t0 = time.perf_counter()
+        new_vecs = embed_passages(embedder, [c.text for c in new_chunks], batch_size, progress)
+        t_embed = time.perf_counter() - t0
         keep_rows.sort()
         relabel_rows = {i: relabel[k] for k, rows in rows_by_key.items() if k in relabel for i in rows}
         kept = [_kept_chunk(old.chunks, i) if i not in relabel_rows else
@@ -669,10 +664,7 @@ def update_index(index_dir: Path, paths: list[str | Path], embedder, embedder_pa
                         "embedder": emb, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                         "versions": library_versions(), "files": new_files, "chunks": len(chunks)}
             write_generation(index_dir, manifest, chunks, terms, vectors, faiss_kind, labels)
-        # embed_s: the embedding left after the last file was chunked; embed_overlapped_s: the worker's embedding
-        # while files were still being read (index/embed.py EmbedAhead)
         report.timings = {"parse_s": t_parse, "pii_s": t_pii, "kiwi_chunk_s": t_chunk, "embed_s": t_embed,
-                          "embed_overlapped_s": ahead.worker_s,
                           "write_s": time.perf_counter() - t0, "total_s": time.perf_counter() - t_start}
     return report
 
