@@ -29,7 +29,7 @@ import numpy as np
 
 from index import bm25, korean
 from index.chunking import chunk_document
-from index.dense import VectorRows
+from index.dense import VectorRows, releasable, release
 from index.embed import Progress, describe, embed_passages
 from index.access import AccessFileError, Label, label_of, read_rules
 from index.discover import discover
@@ -97,6 +97,25 @@ class Index:
 
     def __len__(self) -> int:
         return len(self.chunks)
+
+    def streams(self, limit_bytes: int | None) -> bool:
+        """Whether a reader should search this index's vectors block by block and give their pages back
+        (index/dense.py): an exact (flat) index whose mapped vectors exceed `limit_bytes` (None: never)."""
+        return (limit_bytes is not None and self.manifest.get("faiss") == "flat"
+                and self.vectors.nbytes > limit_bytes and releasable(self.vectors))
+
+    def candidate_vectors(self, ids: np.ndarray, streamed: bool) -> np.ndarray:
+        """The vectors of the given rows; streamed, read by pread so the scattered rows do not stay mapped."""
+        if streamed and self.vector_rows is not None:
+            return self.vector_rows.rows(ids)
+        return self.vectors[ids]
+
+    def release_postings(self) -> None:
+        """Give the pages of BM25's mapped postings and frequencies back after a question (index/dense.release):
+        at 1M chunks they are 450 MB a day of questions would otherwise map into the process."""
+        scores = getattr(self.bm25, "scores", None) or {}
+        release(scores.get("data"), scores.get("indices"),
+                getattr(self.freq, "tf", None), getattr(self.freq, "doclen", None))
 
     @property
     def files(self) -> dict[str, dict]:

@@ -108,18 +108,16 @@ class Retriever:
         return self._selectors[key][1]
 
     def _streams(self) -> bool:
-        v = self.index.vectors
-        return (self.stream_dense_bytes is not None and self.index.manifest.get("faiss") == "flat"
-                and v.nbytes > self.stream_dense_bytes and dense.releasable(v))
+        return self.index.streams(self.stream_dense_bytes)
 
-    def dense_search(self, qvec: np.ndarray, k: int, allowed: np.ndarray | None = None
-                     ) -> tuple[np.ndarray, np.ndarray]:
+    def dense_search(self, qvec: np.ndarray, k: int, allowed: np.ndarray | None = None,
+                     streamed: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-k by the dense index; with `allowed`, FAISS itself skips the other chunks (an IDSelectorBitmap in the
         search parameters), so the k returned are the best permitted ones, not what is left of the best k."""
         n = len(self.index.chunks)
         if not n or (allowed is not None and not allowed.any()):
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        if self._streams():
+        if self._streams() if streamed is None else streamed:
             return dense.released_top_k(self.index.vectors, qvec, k, allowed)
         params = None if allowed is None else self._selector(allowed)
         scores, ids = self.index.dense.search(qvec.reshape(1, -1), min(k, n), params=params)
@@ -168,21 +166,19 @@ class Retriever:
             return []
         part = self.part(viewer)
         allowed = None if part is None else part.allowed
+        streamed = self._streams()       # decided once per question
         bm_all = None
         if self.fusion != "dense":
             bm_all, withheld = bm25_scores(self.index, q_terms, part)
             if info is not None:
                 info["withheld"] = withheld
-            if self._streams():          # a city-scale index: its postings' pages go back too (index/dense.py)
-                scores = getattr(self.index.bm25, "scores", None) or {}
-                freq = self.index.freq
-                dense.release(scores.get("data"), scores.get("indices"),
-                              getattr(freq, "tf", None), getattr(freq, "doclen", None))
+            if streamed:                 # a city-scale index: its postings' pages go back too
+                self.index.release_postings()
         if self.fusion == "bm25":
             top = [i for i in _top(bm_all, k) if bm_all[i] > 0]
             return [Hit(self.index.chunks[i], float(bm_all[i]), {"bm25": r + 1}, {"bm25": float(bm_all[i])})
                     for r, i in enumerate(top)]
-        d_ids, d_scores = self.dense_search(qvec, max(self.candidates, k), allowed)
+        d_ids, d_scores = self.dense_search(qvec, max(self.candidates, k), allowed, streamed)
         if self.fusion == "dense":
             return [Hit(self.index.chunks[i], float(s), {"dense": r + 1}, {"dense": float(s)})
                     for r, (i, s) in enumerate(zip(d_ids[:k], d_scores[:k]))]
@@ -191,9 +187,7 @@ class Retriever:
         if not len(cand):
             return []
         b = bm_all[cand]
-        # streamed: the candidates' vectors by pread, so the scattered rows do not stay mapped (index/dense.py)
-        d = (self.index.vector_rows.rows(cand) if self._streams() and self.index.vector_rows is not None
-             else self.index.vectors[cand]) @ qvec
+        d = self.index.candidate_vectors(cand, streamed) @ qvec
         b_rank = {int(i): r + 1 for r, i in enumerate(b_ids)}
         d_rank = {int(i): r + 1 for r, i in enumerate(d_ids)}
         if self.fusion == "rrf":
