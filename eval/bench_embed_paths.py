@@ -41,6 +41,8 @@ VARIANTS = {
     "torch": ("torch", None, {}, "fp32"),
     "torch-passive": ("torch", None, {"OMP_WAIT_POLICY": "PASSIVE"}, "fp32"),
     "torch-bf16": ("torch", None, {"OMP_WAIT_POLICY": "PASSIVE"}, "bf16"),
+    "torch-bf16-spin": ("torch", None, {}, "bf16"),
+    "torch-bf16-spin10k": ("torch", None, {"GOMP_SPINCOUNT": "10000"}, "bf16"),
     "onnx-int8-arena": ("onnx", True, {}, None),
     "onnx-int8": ("onnx", False, {}, None),
 }
@@ -248,7 +250,7 @@ def prepare(work: Path, cfg, opts: dict) -> None:
 
 
 def run_child(work: Path, variant: str, task: str, rep: int, recall: bool) -> dict:
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
     env.update({**VARIANTS, **LLAMA_ONLY}[variant][2])
     out = work / "results" / f"{task}-{variant}-{rep}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -370,8 +372,10 @@ def markdown(res: dict, run: dict, stamp: dict) -> str:
         ("Variants: `torch` (sentence-transformers, torch fp32), `-passive` = OMP_WAIT_POLICY=PASSIVE in that process "
         "(libgomp's threads sleep instead of spinning; it also governs llama.cpp's OpenMP threads), `onnx-int8` = the "
         "int8 ONNX Runtime path (index/onnx.py) with the memory arena off, `torch-bf16` = PASSIVE + bf16 autocast "
-        "(embed_precision, index/embed.py: matrix products in bf16 on AMX), `onnx-int8-arena` with it on (the path as "
-        "it was), `llama-only` = no embedder in the process."), "",
+        "(embed_precision, index/embed.py: matrix products in bf16 on AMX or AVX512-BF16), `-spin` = bf16 with libgomp's "
+        "default waiting (no OMP_WAIT_POLICY: threads spin 300,000 rounds, then sleep), `-spin10k` = the same with "
+        "GOMP_SPINCOUNT=10000, `onnx-int8-arena` with the ONNX arena on (the path as it was), `llama-only` = no "
+        "embedder in the process."), "",
         "## Ingest (update_index from files into a fresh index)", "",
         (f"| corpus | variant | chunks | chunks/s | speed-up over {BASELINE} (pairs) | over {SECOND_BASELINE} (pairs) "
          "| embed share | peak RSS MB |"),

@@ -39,7 +39,7 @@ class Config:
     embedder_path: Path | None = None
     embed_batch_size: int = 32
     embed_backend: str = "torch"          # "torch" | "onnx" (see eval/reports/ingest-benchmark.md)
-    # torch's precision: "auto" = bf16 matrix products where the CPU has AMX (and the kernel grants it), else fp32;
+    # torch's precision: "auto" = bf16 matrix products where the CPU does them natively (AMX or AVX512-BF16), else fp32;
     # "fp32" | "bf16" force one (eval/reports/embed-paths.md: ingest speed, recall, llama.cpp beside it)
     embed_precision: str = "auto"
     # index

