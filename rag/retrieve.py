@@ -117,7 +117,9 @@ class Retriever:
         n = len(self.index.chunks)
         if not n or (allowed is not None and not allowed.any()):
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        if self._streams() if streamed is None else streamed:
+        if streamed is None:             # a caller outside _fuse: decide here
+            streamed = self._streams()
+        if streamed:
             return dense.released_top_k(self.index.vectors, qvec, k, allowed)
         params = None if allowed is None else self._selector(allowed)
         scores, ids = self.index.dense.search(qvec.reshape(1, -1), min(k, n), params=params)
