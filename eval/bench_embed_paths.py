@@ -36,6 +36,17 @@ import time
 from pathlib import Path
 
 REPORT_NAME = "embed-paths"
+
+
+def shipped_env() -> dict:
+    """The wait policy `rag` runs with on this machine (rag/waitpolicy.py: the install self-check's record, or
+    PASSIVE where there is none), as the child's environment."""
+    from rag import waitpolicy
+    env: dict[str, str] = {}
+    waitpolicy.apply(env)
+    return env
+
+
 # name -> (backend, ONNX arena, environment of the child, torch precision)
 VARIANTS = {
     "torch": ("torch", None, {}, "fp32"),
@@ -45,6 +56,7 @@ VARIANTS = {
     "torch-bf16-spin10k": ("torch", None, {"GOMP_SPINCOUNT": "10000"}, "bf16"),
     "onnx-int8-arena": ("onnx", True, {}, None),
     "onnx-int8": ("onnx", False, {}, None),
+    "shipped": ("torch", None, shipped_env(), "auto"),     # what `rag` does on this machine, whatever it is
 }
 LLAMA_ONLY = {"llama-only": ("none", None, {}, None),
               "llama-only-passive": ("none", None, {"OMP_WAIT_POLICY": "PASSIVE"}, None)}
@@ -292,6 +304,8 @@ def run_all(a) -> int:
     run = {"started": started, "minutes": (time.time() - started) / 60, "load_before": load_before,
            "load_after": os.getloadavg(), "options": opts, "quick": a.quick}
     run["name"] = a.name
+    from rag import waitpolicy
+    run["wait_policy"] = waitpolicy.load()
     run["command"] = " ".join(["python -m eval.bench_embed_paths"] + sys.argv[1:])
     (work / "run.json").write_text(json.dumps(run), encoding="utf-8")
     return write_report(work, cfg, Path(a.out_dir) if a.out_dir else None)
@@ -375,7 +389,11 @@ def markdown(res: dict, run: dict, stamp: dict) -> str:
         "(embed_precision, index/embed.py: matrix products in bf16 on AMX or AVX512-BF16), `-spin` = bf16 with libgomp's "
         "default waiting (no OMP_WAIT_POLICY: threads spin 300,000 rounds, then sleep), `-spin10k` = the same with "
         "GOMP_SPINCOUNT=10000, `onnx-int8-arena` with the ONNX arena on (the path as it was), `llama-only` = no "
-        "embedder in the process."), "",
+        "embedder in the process, `shipped` = what `rag` runs with on this machine: embed_precision auto and the wait "
+        "policy the install self-check recorded (rag/waitpolicy.py): "
+        + (f"**{run['wait_policy']['policy']}** (decode tok/s at install: "
+           + ", ".join(f"{n} {max(v)}" for n, v in run["wait_policy"]["decode_tok_s"].items()) + ")."
+           if run.get("wait_policy") else "none recorded, so PASSIVE.")), "",
         "## Ingest (update_index from files into a fresh index)", "",
         (f"| corpus | variant | chunks | chunks/s | speed-up over {BASELINE} (pairs) | over {SECOND_BASELINE} (pairs) "
          "| embed share | peak RSS MB |"),

@@ -20,6 +20,7 @@ import os
 import sys
 import threading
 
+from rag import waitpolicy
 from rag.config import Config, load_config
 from rag.jsonl import read_batch
 from rag.records import answer_json
@@ -426,12 +427,12 @@ COMMANDS = {"doctor": cmd_doctor, "index": cmd_index, "search": cmd_search, "ask
 
 
 def main(argv: list[str] | None = None) -> int:
-    # OpenMP threads (torch's, faiss', llama.cpp's: each links a libgomp, which reads this once, when it loads) sleep
-    # between parallel regions instead of spinning: on shared cores spinning torch threads slowed embedding 1.4x and one
-    # question 30x (eval/reports/ingest-benchmark.md, embed-paths.md). Set here, in the entry point, before anything
-    # imports them (index.store below imports faiss); a value the user set wins. Not in rag/__init__.py: importing
-    # the package (tests, eval children, notebooks) should not change the environment of a process that did not ask.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # How OpenMP threads (torch's, faiss', llama.cpp's: each links a libgomp, which reads the variables once, when it
+    # loads) wait between parallel regions: the policy the install self-check measured as faster on this machine
+    # (rag/waitpolicy.py; PASSIVE where none was measured). Set here, in the entry point, before anything imports them
+    # (index.store below imports faiss); a value the user set wins. Not in rag/__init__.py: importing the package
+    # (tests, eval children, notebooks) should not change the environment of a process that did not ask.
+    waitpolicy.apply()
     args = build_parser().parse_args(argv)
     from index.store import IndexBusyError, IndexError_
     from rag.generate import GeneratorError

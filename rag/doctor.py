@@ -1,6 +1,8 @@
 """`rag doctor`: what will be used, and whether it works (live checks, not just file existence)."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from rag.config import Config
@@ -92,8 +94,21 @@ def run_doctor(cfg: Config) -> dict:
         report["prompts"] = {"path": str(cfg.prompts_dir), "ok": True}
     except PromptError as e:
         report["prompts"] = {"path": str(cfg.prompts_dir), "ok": False, "error": str(e)}
+    from rag import waitpolicy
+    report["wait_policy"] = {"file": str(waitpolicy.policy_file()), "record": waitpolicy.load(),
+                             "env": {k: os.environ[k] for k in waitpolicy.KEYS if k in os.environ}}
     report["ok"] = report["llm"]["ok"] and report["embedder"]["ok"] and report["prompts"]["ok"]
     return report
+
+
+def _wait_policy_line(w: dict) -> str:
+    rec, env = w.get("record"), " ".join(f"{k}={v}" for k, v in (w.get("env") or {}).items()) or "-"
+    if rec:
+        speeds = ", ".join(f"{n} {max(v)}" for n, v in rec["decode_tok_s"].items())
+        how = f"{rec['policy']} ({rec['measured']} 측정 / measured: decode tok/s {speeds})"
+    else:
+        how = "측정 기록 없음 / not measured (python -m rag.selfcheck --retune)"
+    return f"OpenMP 대기 방식 / wait policy: {how}; 이 프로세스 / this process: {env}"
 
 
 def format_report(r: dict) -> str:
@@ -118,6 +133,7 @@ def format_report(r: dict) -> str:
               if r.get("accounts", {}).get("count") else
               "계정 없음: 로그인 없이 한 사람이 쓰는 방식(공개·내부 문서, 대외비는 그룹이 없어 보이지 않음) / "
               "no accounts: single-user mode"),
+             _wait_policy_line(r.get("wait_policy") or {}),
              "버전: " + ", ".join(f"{k} {v}" for k, v in r["versions"].items())]
     for part in (llm, emb, r["prompts"]):
         if part.get("error"):

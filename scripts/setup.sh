@@ -29,5 +29,5 @@ if ! .venv/bin/python scripts/llama_build.py verify --python .venv/bin/python; t
 fi
 echo "==> 기본 모델 준비 / provisioning the default models"
 .venv/bin/python -m rag.provision
-echo "==> 자체 점검: 실제 2토큰 생성과 한국어 임베딩 / self-check: a real 2-token generation and a Korean embedding"
+echo "==> 자체 점검: 실제 2토큰 생성, 한국어 임베딩, (처음 한 번) OpenMP 대기 방식 측정 / self-check: a real 2-token generation, a Korean embedding, (once) the OpenMP wait policy"
 .venv/bin/python -m rag.selfcheck
