@@ -375,6 +375,7 @@ def _f(v, d: int = 2) -> str:
 
 
 def markdown(res: dict, run: dict, stamp: dict) -> str:
+    from rag.waitpolicy import decode_summary
     opts = run["options"]
     lines = [
         "# Embedding paths: ingest speed, recall and llama.cpp decoding in the same process", "",
@@ -391,8 +392,7 @@ def markdown(res: dict, run: dict, stamp: dict) -> str:
         "GOMP_SPINCOUNT=10000, `onnx-int8-arena` with the ONNX arena on (the path as it was), `llama-only` = no "
         "embedder in the process, `shipped` = what `rag` runs with on this machine: embed_precision auto and the wait "
         "policy the install self-check recorded (rag/waitpolicy.py): "
-        + (f"**{run['wait_policy']['policy']}** (decode tok/s at install: "
-           + ", ".join(f"{n} {max(v)}" for n, v in run["wait_policy"]["decode_tok_s"].items()) + ")."
+        + (f"**{run['wait_policy']['policy']}** (decode tok/s at install: {decode_summary(run['wait_policy'])})."
            if run.get("wait_policy") else "none recorded, so PASSIVE.")), "",
         "## Ingest (update_index from files into a fresh index)", "",
         (f"| corpus | variant | chunks | chunks/s | speed-up over {BASELINE} (pairs) | over {SECOND_BASELINE} (pairs) "

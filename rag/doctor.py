@@ -102,10 +102,10 @@ def run_doctor(cfg: Config) -> dict:
 
 
 def _wait_policy_line(w: dict) -> str:
+    from rag import waitpolicy
     rec, env = w.get("record"), " ".join(f"{k}={v}" for k, v in (w.get("env") or {}).items()) or "-"
     if rec:
-        speeds = ", ".join(f"{n} {max(v)}" for n, v in rec["decode_tok_s"].items())
-        how = f"{rec['policy']} ({rec['measured']} 측정 / measured: decode tok/s {speeds})"
+        how = f"{rec['policy']} ({rec['measured']} 측정 / measured: decode tok/s {waitpolicy.decode_summary(rec)})"
     else:
         how = "측정 기록 없음 / not measured (python -m rag.selfcheck --retune)"
     return f"OpenMP 대기 방식 / wait policy: {how}; 이 프로세스 / this process: {env}"

@@ -310,8 +310,8 @@ def policy_message(policy: dict) -> str:
     t = _texts()["wait_policy"]
     if policy["status"] == "failed":
         return t["failed"].format(reason=policy["error"], fallback=policy["policy"])
-    speeds = ", ".join(f"{n} {max(v)}" for n, v in policy["decode_tok_s"].items())
-    return t[policy["status"]].format(policy=policy["policy"], speeds=speeds, path=policy["path"],
+    return t[policy["status"]].format(policy=policy["policy"], speeds=waitpolicy.decode_summary(policy),
+                                      path=policy["path"],
                                       measured=policy.get("measured", "?"))
 
 
