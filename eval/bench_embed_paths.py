@@ -284,6 +284,8 @@ def run_all(a) -> int:
     cfg = load_config()
     work = Path(a.work_dir)
     opts = dict(QUICK if a.quick else FULL)
+    if a.reps:
+        opts["reps"] = a.reps
     started = time.time()
     load_before = os.getloadavg()
     work.mkdir(parents=True, exist_ok=True)
@@ -478,6 +480,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rep", type=int, default=0)
     p.add_argument("--out")
     p.add_argument("--recall", action="store_true")
+    p.add_argument("--reps", type=int, help="repetitions per (variant, task) (default 2; more for a noisy machine)")
     p.add_argument("--variants", nargs="*", help="run only these variants (default: all)")
     p.add_argument("--name", help=f"report file name (default {REPORT_NAME})")
     a = p.parse_args(argv)

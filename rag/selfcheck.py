@@ -302,7 +302,9 @@ def tune(cfg: Config, retune: bool = False, path: Path | None = None) -> dict:
     try:
         waitpolicy.save(rec, path)
     except OSError as e:
-        return {**rec, "status": "failed", "error": f"{e.strerror}: {path}", "path": str(path)}
+        # Nothing was saved, so `rag` runs the fallback: report that, not the policy just measured.
+        return {**rec, "status": "unsaved", "error": f"{e.strerror}: {path}", "policy": waitpolicy.FALLBACK,
+                "measured_policy": rec["policy"], "path": str(path)}
     return {**rec, "status": "measured", "path": str(path)}
 
 
@@ -310,6 +312,9 @@ def policy_message(policy: dict) -> str:
     t = _texts()["wait_policy"]
     if policy["status"] == "failed":
         return t["failed"].format(reason=policy["error"], fallback=policy["policy"])
+    if policy["status"] == "unsaved":
+        return t["unsaved"].format(measured=policy["measured_policy"], speeds=waitpolicy.decode_summary(policy),
+                                   fallback=policy["policy"], reason=policy["error"])
     return t[policy["status"]].format(policy=policy["policy"], speeds=waitpolicy.decode_summary(policy),
                                       path=policy["path"],
                                       measured=policy.get("measured", "?"))

@@ -87,3 +87,17 @@ def test_selfcheck_measures_each_policy_in_its_own_process_and_keeps_the_record(
     assert again["status"] == "recorded" and again["decode_tok_s"] == rec["decode_tok_s"]
     assert waitpolicy.load(path) == rec
     assert rec["policy"] in selfcheck.policy_message(again)
+
+
+def test_a_measurement_that_cannot_be_recorded_reports_the_fallback_rag_will_run(base_cfg, tmp_path, monkeypatch):
+    rec = _record("spin")                                   # spin measured clearly faster on this machine
+    monkeypatch.setattr(selfcheck, "measure_wait_policy", lambda cfg: rec)  # measuring itself: the test above
+    blocker = tmp_path / "venv-is-a-file"
+    blocker.write_text("")
+    path = blocker / "policy.json"                          # unwritable even for root: its parent is a file
+    got = selfcheck.tune(base_cfg, path=path)
+    assert got["status"] == "unsaved" and not path.exists()
+    assert got["policy"] == waitpolicy.FALLBACK and got["measured_policy"] == "spin"
+    msg = selfcheck.policy_message(got)
+    assert f"uses {waitpolicy.FALLBACK}" in msg and str(path) in msg and "spin 20.0" in msg
+    assert waitpolicy.load(path) is None                     # so `rag` indeed runs the fallback
