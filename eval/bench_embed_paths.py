@@ -57,6 +57,8 @@ VARIANTS = {
     "onnx-int8-arena": ("onnx", True, {}, None),
     "onnx-int8": ("onnx", False, {}, None),
     "shipped": ("torch", None, shipped_env(), "auto"),     # what `rag` does on this machine, whatever it is
+    # shipped, with oneDNN kept off AMX (bf16 products on AVX512-BF16 only): tells an AMX cost from a bf16 cost
+    "shipped-noamx": ("torch", None, {**shipped_env(), "ONEDNN_MAX_CPU_ISA": "AVX512_CORE_BF16"}, "auto"),
 }
 LLAMA_ONLY = {"llama-only": ("none", None, {}, None),
               "llama-only-passive": ("none", None, {"OMP_WAIT_POLICY": "PASSIVE"}, None)}
@@ -284,8 +286,9 @@ def run_all(a) -> int:
     cfg = load_config()
     work = Path(a.work_dir)
     opts = dict(QUICK if a.quick else FULL)
-    if a.reps:
-        opts["reps"] = a.reps
+    for key in ("reps", "decode_tokens", "llama_rounds"):
+        if getattr(a, key):
+            opts[key] = getattr(a, key)
     started = time.time()
     load_before = os.getloadavg()
     work.mkdir(parents=True, exist_ok=True)
@@ -394,8 +397,10 @@ def markdown(res: dict, run: dict, stamp: dict) -> str:
         "GOMP_SPINCOUNT=10000, `onnx-int8-arena` with the ONNX arena on (the path as it was), `llama-only` = no "
         "embedder in the process, `shipped` = what `rag` runs with on this machine: embed_precision auto and the wait "
         "policy the install self-check recorded (rag/waitpolicy.py): "
-        + (f"**{run['wait_policy']['policy']}** (decode tok/s at install: {decode_summary(run['wait_policy'])})."
-           if run.get("wait_policy") else "none recorded, so PASSIVE.")), "",
+        + (f"**{run['wait_policy']['policy']}** (decode tok/s at install: {decode_summary(run['wait_policy'])})"
+           if run.get("wait_policy") else "none recorded, so PASSIVE")
+        + "; `shipped-noamx` = shipped with ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16 (oneDNN's bf16 kernels without AMX "
+        "tiles; the same as shipped on a CPU without AMX)."), "",
         "## Ingest (update_index from files into a fresh index)", "",
         (f"| corpus | variant | chunks | chunks/s | speed-up over {BASELINE} (pairs) | over {SECOND_BASELINE} (pairs) "
          "| embed share | peak RSS MB |"),
@@ -481,6 +486,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out")
     p.add_argument("--recall", action="store_true")
     p.add_argument("--reps", type=int, help="repetitions per (variant, task) (default 2; more for a noisy machine)")
+    p.add_argument("--decode-tokens", type=int, help="greedy tokens per llama measurement (default 32)")
+    p.add_argument("--llama-rounds", type=int, help="llama measurements per mode per repetition (default 2)")
     p.add_argument("--variants", nargs="*", help="run only these variants (default: all)")
     p.add_argument("--name", help=f"report file name (default {REPORT_NAME})")
     a = p.parse_args(argv)

@@ -137,9 +137,8 @@ def _trim_heap() -> None:
 
 
 def embed_query(model, text: str) -> np.ndarray:
-    v = model.encode([text], prompt=_prompt(model, "query"), normalize_embeddings=True,
-                     convert_to_numpy=True, show_progress_bar=False)
-    return v[0].astype(np.float32)
+    """One question's vector, at the model's precision (the same path as embed_queries)."""
+    return embed_queries(model, [text])[0]
 
 
 def embed_queries(model, texts: list[str], batch_size: int = 32) -> np.ndarray:

@@ -10,6 +10,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from index.embed import PRECISIONS
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -218,7 +220,7 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
 
 # settings whose values are names: a typo fails here, naming the key and the allowed values, not at the first question
 CHOICES = {"fusion": ("linear", "rrf", "bm25", "dense"), "faiss_kind": ("flat", "hnsw"),
-           "embed_backend": ("torch", "onnx"), "embed_precision": ("auto", "fp32", "bf16"), "answer_strategy": ("free", "quote", "choice"),
+           "embed_backend": ("torch", "onnx"), "embed_precision": PRECISIONS, "answer_strategy": ("free", "quote", "choice"),
            "open_strategy": ("free", "quote"), "unverified": ("refuse", "extract"),
            "document_pii": ("mask", "flag", "refuse")}
 POSITIVE = ("faiss_threads", "n_ctx", "n_threads", "max_tokens", "embed_batch_size", "chunk_tokens", "top_k", "candidates",
