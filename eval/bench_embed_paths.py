@@ -400,7 +400,7 @@ def markdown(res: dict, run: dict, stamp: dict) -> str:
         + (f"**{run['wait_policy']['policy']}** (decode tok/s at install: {decode_summary(run['wait_policy'])})"
            if run.get("wait_policy") else "none recorded, so PASSIVE")
         + "; `shipped-noamx` = shipped with ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16 (oneDNN's bf16 kernels without AMX "
-        "tiles; the same as shipped on a CPU without AMX)."), "",
+        "tiles: what shipped runs on an Intel CPU with AVX512-BF16 but no AMX; a no-op on CPUs without AVX-512)."), "",
         "## Ingest (update_index from files into a fresh index)", "",
         (f"| corpus | variant | chunks | chunks/s | speed-up over {BASELINE} (pairs) | over {SECOND_BASELINE} (pairs) "
          "| embed share | peak RSS MB |"),
