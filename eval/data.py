@@ -104,10 +104,24 @@ def resolve_dataset(spec: str, kind: str, cfg: Config) -> Dataset:
     if (path.resolve().parent == DATASETS_DIR.resolve() and path.name.startswith("seoul_qa")
             and SEOUL_CORPUS.is_dir()):                 # seoul_qa, its held-out and added sets: the seed documents
         corpus = SEOUL_CORPUS
+    if path.resolve().parent == DATASETS_DIR.resolve() and path.name.startswith("nearmiss") and SEOUL_CORPUS.is_dir():
+        corpus = SEOUL_CORPUS                           # near-miss sets written from the seed documents
     if path.resolve().parent == DATASETS_DIR.resolve() and path.name.startswith("samples_qa"):
         corpus = samples_corpus(cfg)                    # the product's samples, beside the seed documents
     data = path.read_bytes()
     rows = read_jsonl(path, NEED[kind], text_fields=tuple(k for k in NEED[kind] if k in ("question", "text")))
+    if kind != "guard" and rows and all("title" in r and "paragraph" in r for r in rows):
+        # items written about KorQuAD paragraphs (article title + paragraph index): the KorQuAD corpus, and each
+        # item's source is that paragraph's file in it
+        _, corpus = korquad.prepare_korquad(korquad.default_path(PROJECT_ROOT), eval_home(cfg) / "korquad-v1")
+        names = korquad.paragraph_files(korquad.default_path(PROJECT_ROOT))
+        for r in rows:
+            name = names.get((r["title"], int(r["paragraph"])))
+            if name is None:
+                raise ValueError(f"{path}: {r['id']}: KorQuAD에 없는 문단 / no such KorQuAD paragraph: "
+                                 f"{r['title']!r} #{r['paragraph']}")
+            r["sources"] = [name] if r.get("answerable", True) else []
+        credit = korquad.CREDIT
     if kind != "guard":
         check_qa(rows, path)
     name = spec if spec in (korquad.NAME, korquad.OFF_CORPUS) else re.sub(r"\.jsonl$", "", path.name)

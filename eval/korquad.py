@@ -59,6 +59,18 @@ def korquad_rows(raw: dict) -> tuple[list[dict], dict[str, str]]:
     return rows, files
 
 
+def paragraph_files(src: Path) -> dict[tuple[str, int], str]:
+    """{(article title, paragraph index): its file name in the prepared corpus}, for items that name a paragraph."""
+    raw = json.loads(Path(src).read_text(encoding="utf-8"))
+    by_text: dict[str, str] = {}
+    out: dict[tuple[str, int], str] = {}
+    for ai, article in enumerate(raw["data"]):
+        for pi, para in enumerate(article["paragraphs"]):
+            name = by_text.setdefault(para["context"], f"{ai:03d}_{pi:02d}_{_safe(article.get('title', ''))}.txt")
+            out.setdefault((article.get("title", ""), pi), name)
+    return out
+
+
 OFF_CORPUS = "korquad-offcorpus"
 
 

@@ -142,7 +142,15 @@ def answer_scores(item: dict, answer: dict) -> dict:
            "refusal_correct": refusal_correct(answer.get("refused"), answerable),
            "n_citations": len(cites), "n_citations_correct": len(correct_cites)}
     if answerable:
-        out["match"] = (not answer.get("refused")) and answer_match(answer.get("text", ""), golds)
+        text = answer.get("text", "")
+        parts = item.get("parts") or []
+        shown = not answer.get("refused")
+        if parts:                       # a list or two-part question: every part must be in the answer
+            met = sum(answer_match(text, p) for p in parts)
+            out["parts"], out["parts_met"] = len(parts), met if shown else 0
+            out["match"] = shown and met == len(parts)
+        else:
+            out["match"] = shown and answer_match(text, golds)
     return out
 
 
@@ -159,6 +167,7 @@ def answer_summary(rows: Sequence[dict], timings: Sequence[dict] = ()) -> dict:
         "refusal_accuracy": rate(sum(r["refusal_correct"] for r in rows), len(rows)),
         "refused_unanswerable": rate(sum(r["refused"] for r in una), len(una)),
         "refused_answerable": rate(sum(r["refused"] for r in ans), len(ans)),
+        "partial_answers": sum(0 < r.get("parts_met", 0) < r.get("parts", 0) for r in ans),
         "citation_precision": rate(cited_ok, cited),
         "answered_with_correct_citation": rate(sum(r["n_citations_correct"] > 0 for r in answered), len(answered)),
     }

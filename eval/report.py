@@ -282,6 +282,23 @@ def answers_markdown(title: str, summary: dict, notes: list[str]) -> str:
                "answered anyway):", "",
                table(["budget", "answerable"] + keys, [[b, summary[b].get("answerable")] + [f[k] for k in keys]
                                                        for b, f in fails.items()], 0)]
+    labels = [[b, s.get("verified_shown"), s.get("verified_with_unmet_condition"), s.get("condition_met_shown"),
+               s.get("false_refusals"), s.get("partial_answers"), s.get("looped"), s.get("fragment_start")]
+              for b, s in summary.items() if "verified_shown" in s]
+    if labels:
+        md += ["", "What the label promises (shown answers): verified_shown = labelled verified; "
+               "verified_unmet = labelled verified although a condition of the question (rag/conditions.py) is unmet "
+               "(must be 0); condition_met = every condition met; false_refusals = answerable items refused; "
+               "partial = list/two-part answers holding some but not all parts; looped = generation stopped for "
+               "repeating itself; fragment_start = shown answers beginning with a fragment:", "",
+               table(["variant", "verified_shown", "verified_unmet", "condition_met", "false_refusals", "partial",
+                      "looped", "fragment_start"], labels, 3)]
+    kinds = {b: s["by_kind"] for b, s in summary.items() if s.get("by_kind")}
+    for b, per in kinds.items():
+        if len(per) > 1:
+            md += ["", f"By item kind ({b}; right = matched when answerable, refused when not):", "",
+                   table(["kind", "items", "right", "refused", "wrong_shown"],
+                         [[k, v["items"], v["right"], v["refused"], v["wrong_shown"]] for k, v in per.items()], 0)]
     ext = {b: s["if_extract"] for b, s in summary.items() if s.get("if_extract")}
     if ext:
         md += ["", "The other policy for an answer without a verified quote, computed from the same run: show the best "

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -247,7 +248,8 @@ def answer_record(item: dict, budget: int, answer, evidence, corpus: Path | None
     ans = {"text": answer.text, "refused": answer.refused, "citations": cites, "warnings": answer.warnings,
            "rewritten_question": answer.rewritten_question, "strategy": answer.strategy,
            "verified": answer.verified, "extractive": answer.extractive,
-           "unverified_reason": answer.unverified_reason, "draft": answer.draft}
+           "unverified_reason": answer.unverified_reason, "draft": answer.draft,
+           "conditions": getattr(answer, "conditions", []), "looped": bool(answer.timings.get("looped"))}
     ev_text = "\n".join(p.text for p in evidence.passages) if evidence is not None else ""
     top = evidence.top_sentence() if evidence is not None else None
     top_text = top[0].text[top[1].start:top[1].end] if top else ""
@@ -255,6 +257,8 @@ def answer_record(item: dict, budget: int, answer, evidence, corpus: Path | None
     key = f"{item['id']}@{budget}" + (f"@{strategy}" if strategy else "")
     return {"key": key, "id": item["id"], "budget": budget, "strategy": strategy, "answer": ans,
             "followup": item.get("followup_of") is not None,
+            "kind": item.get("kind") or item.get("subtype") or ("answerable" if item.get("answerable", True)
+                                                               else "unanswerable"),
             "scores": {**metrics.answer_scores(item, ans), **quote_checks(cites, golds)},
             "evidence": {"chars": len(ev_text), "passages": len(evidence.passages) if evidence else 0,
                          "has_answer": metrics.answer_match(ev_text, golds),
@@ -355,6 +359,27 @@ def failure_breakdown(rows: list[dict], withheld_msg: str | None = None) -> dict
     return out
 
 
+def starts_with_fragment(text: str) -> bool:
+    """An answer whose first sentence has fewer than two letters before its first full stop or marker ("가[1].")."""
+    head = re.split(r"[.!?]|\[\d+\]", text.strip(), maxsplit=1)[0]
+    return bool(text.strip()) and sum(ch.isalnum() for ch in head) < 2
+
+
+def by_kind(rows: list[dict]) -> dict:
+    """Per item kind (table_row, two_part, wrong_ordinal, …): items, right (answerable: matched; unanswerable:
+    refused), refused, shown with a wrong answer."""
+    out: dict[str, dict] = {}
+    for r in rows:
+        k = out.setdefault(r.get("kind") or "?", {"items": 0, "right": 0, "refused": 0, "wrong_shown": 0})
+        sc = r["scores"]
+        k["items"] += 1
+        k["refused"] += sc["refused"]
+        right = sc["match"] if sc["answerable"] else sc["refused"]
+        k["right"] += right
+        k["wrong_shown"] += (not right) and not sc["refused"]
+    return dict(sorted(out.items()))
+
+
 def summarize_rows(rows: list[dict], withheld_msg: str | None = None, prefill: dict | None = None) -> dict:
     s = metrics.answer_summary([r["scores"] for r in rows], [r["timings"] for r in rows])
     ans = [r for r in rows if r["scores"]["answerable"]]
@@ -384,6 +409,18 @@ def summarize_rows(rows: list[dict], withheld_msg: str | None = None, prefill: d
             "refused_unanswerable": metrics.rate(sum(r["scores"]["refused"] and not r["answer"].get("unverified_reason")
                                                      for r in una), len(una)),
             "withheld": len(withheld)}
+    # the label's promise: a shown answer is labelled verified only when every condition of the question is met
+    s["verified_shown"] = metrics.rate(sum(bool(r["answer"].get("verified")) for r in shown), len(shown))
+    s["verified_with_unmet_condition"] = sum(bool(r["answer"].get("verified")) and any(
+        c.get("met") is False and c.get("where") != "said_missing" for c in r["answer"].get("conditions") or [])
+        for r in shown)
+    with_conds = [r for r in shown if r["answer"].get("conditions")]
+    s["condition_met_shown"] = metrics.rate(sum(all(c.get("met") for c in r["answer"]["conditions"])
+                                                for r in with_conds), len(with_conds))
+    s["looped"] = sum(bool(r["answer"].get("looped")) for r in rows)
+    s["fragment_start"] = sum(starts_with_fragment(r["answer"].get("text", "")) for r in shown)
+    s["false_refusals"] = metrics.rate(sum(r["scores"]["refused"] for r in ans), len(ans))
+    s["by_kind"] = by_kind(rows)
     fol = [r for r in ans if r.get("followup")]
     if fol:
         s["followup_answer_match"] = metrics.rate(sum(r["scores"]["match"] for r in fol), len(fol))

@@ -13,6 +13,7 @@ _HEADING = re.compile(r"^\s*(?:#{1,6}\s+|[IVXⅠ-Ⅻ]+\.\s*|\d{1,2}\.\s+|[가-�
 
 
 EVIDENCE_UNIT_CHARS = 120      # evidence units longer than this are split (rag/evidence.py)
+ROW_UNIT_CHARS = 480           # a table row record is split only beyond this: a row is cited whole
 
 
 @dataclass
@@ -23,10 +24,33 @@ class Unit:
     heading: str
     start: int = 0                 # span in the chunk text (set by unit_spans)
     end: int = 0
+    row: bool = False              # a table row written with its column headers: one evidence unit, never split
 
 
 def is_table_row(line: str) -> bool:
     return line.count(" | ") >= 1
+
+
+CELL_SEP = " · "                   # between the "header: cell" pairs of a table row record
+HEADER_CELL_CHARS = 24
+
+
+def header_cells(line: str) -> list[str] | None:
+    """The cells of a table's first row when they read as column names (short, not numbers), else None."""
+    cells = [c.strip() for c in line.split(" | ")]
+    if len(cells) < 2 or not all(0 < len(c) <= HEADER_CELL_CHARS and not re.fullmatch(r"[\d\s.,%~()/-]+", c)
+                                 for c in cells):
+        return None
+    return cells
+
+
+def row_record(header: list[str], line: str) -> str | None:
+    """A table row as one record with its column headers ("사업명: 스마트 안부 확인 · 주관부서: 복지정책실"), when it has
+    as many cells as the header; None otherwise (kept as "cell | cell"). Empty cells are left out."""
+    cells = [c.strip() for c in line.split(" | ")]
+    if len(cells) != len(header):
+        return None
+    return CELL_SEP.join(f"{h}: {c}" for h, c in zip(header, cells) if c) or None
 
 
 # "일 시 : 2024. 3. 26.(화)", "장 소 : 서울시청 본관 8층", "라. 회부일자 : 2024년 2월 7일": a short label and its value
@@ -45,9 +69,13 @@ def is_heading(line: str) -> bool:
 
 
 def units(text: str, heading: str = "") -> list[Unit]:
-    """Split a section into atomic units: sentences (kiwipiepy) and table rows; track headings."""
+    """Split a section into atomic units: sentences (kiwipiepy) and table rows; track headings. A table whose first
+    row reads as column names has every following row written as one record with those names carried in, so a row
+    read on its own (evidence, a citation) says which cell is which."""
     out: list[Unit] = []
     para: list[str] = []
+    header: list[str] | None = None
+    in_table = False
 
     def flush() -> None:
         if para:
@@ -57,10 +85,22 @@ def units(text: str, heading: str = "") -> list[Unit]:
 
     for line in text.splitlines():
         s = line.strip()
+        row = is_table_row(s)
+        if not row:
+            in_table, header = False, None
         if not s:
             flush()
             continue
-        if is_table_row(s) or is_field_line(s):
+        if row:
+            flush()
+            record = row_record(header, s) if in_table and header else None
+            if not in_table:
+                in_table, header = True, header_cells(s)
+            s = record or s
+            sent = split_sentences(s)
+            out.append(Unit(s, [t for x in sent for t in x.terms], sum(x.n_tokens for x in sent) or 1, heading,
+                            row=record is not None))
+        elif is_field_line(s):
             flush()
             sent = split_sentences(s)
             out.append(Unit(s, [t for x in sent for t in x.terms], sum(x.n_tokens for x in sent) or 1, heading))
@@ -148,7 +188,7 @@ def fine_units(us: list[Unit], max_chars: int = EVIDENCE_UNIT_CHARS) -> list[Uni
     for u in merged:
         if not u.terms:
             continue                                   # "○", "다.", "등)": layout debris, no content
-        if len(u.text) <= max_chars:
+        if len(u.text) <= max_chars or (u.row and len(u.text) <= ROW_UNIT_CHARS):
             out.append(u)
             continue
         pos = 0

@@ -179,8 +179,12 @@ class UpdateReport:
 
 # ---------------------------------------------------------------------------------------------------- settings
 
+# how text is cut into units; a new value re-chunks an index from its files on the next `rag index`
+CHUNK_UNIT = "kiwipiepy sentences and table rows with their column headers"
+
+
 def chunking_settings(chunk_tokens: int, overlap: int) -> dict:
-    return {"unit": "kiwipiepy sentences and table rows", "budget_tokens": chunk_tokens, "overlap_sentences": overlap}
+    return {"unit": CHUNK_UNIT, "budget_tokens": chunk_tokens, "overlap_sentences": overlap}
 
 
 def expected_settings(embedder: dict, chunk_tokens: int, overlap: int, faiss_kind: str) -> dict:
@@ -197,6 +201,10 @@ def check_compatible(manifest: dict, expected: dict) -> None:
            "chunking": manifest.get("chunking")}
     diffs = [f"{key}: 인덱스={json.dumps(got[key], ensure_ascii=False)} 현재 설정={json.dumps(expected[key], ensure_ascii=False)}"
              for key in ("embedder", "tokenizer", "chunking") if key in expected and got[key] != expected[key]]
+    if diffs and [k for k in ("embedder", "tokenizer") if k in expected and got[k] != expected[k]] == [] and \
+            "chunking" in expected and {**(got["chunking"] or {}), "unit": CHUNK_UNIT} == expected["chunking"]:
+        # only the way units are cut changed (a new chunker): a writer re-chunks from the files, like a format upgrade
+        raise IndexFormatError("chunking unit changed: " + "; ".join(diffs))
     if diffs:
         raise IndexMismatchError(
             "이 인덱스는 다른 설정으로 만들어졌습니다. `rag index --rebuild 경로...`로 다시 만드세요 / "

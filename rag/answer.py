@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from index import korean
-from rag import expand, choice, guard, quotes
+from rag import expand, choice, conditions, guard, quotes
 from rag.access import LOCAL, Viewer
 from rag.config import Config
 from rag.evidence import Evidence, Passage, select_evidence
@@ -126,6 +126,40 @@ def is_refusal(text: str, prompts: Prompts) -> bool:
 
 
 _NUM = re.compile(r"\d+")
+LOOP_MIN = 12                 # a stretch of at least this many characters written twice in a row is a loop
+
+
+def loop_start(text: str, min_len: int = LOOP_MIN) -> int | None:
+    """Where the second copy begins when a text ends with a stretch written twice in a row ("… 강화를 위해 '22~'26년
+    … 강화를 위해 '22~'26년"), else None. A periodic text ends so at every length, so checking after each streamed
+    piece finds a loop whatever the pieces' boundaries."""
+    n = len(text)
+    for size in range(min_len, n // 2 + 1):
+        unit = text[n - size:]
+        if text[n - 2 * size:n - size] == unit and sum(ch.isalnum() for ch in unit) >= min_len // 2:
+            start = n - 2 * size                # back to where the repetition begins: one whole copy is kept
+            while start > 0 and text[start - 1] == text[start - 1 + size]:
+                start -= 1
+            return start + size
+    return None
+
+
+def fragment(text: str) -> bool:
+    """A piece of text with fewer than two letters: a stray syllable or marker the model wrote before its answer."""
+    return sum(ch.isalnum() for ch in text) < 2
+
+
+class _Halt:
+    """A cancel signal the answer step can raise itself (a loop) besides the caller's (a closed page)."""
+
+    def __init__(self, outer: threading.Event | None):
+        self.outer, self.own = outer, threading.Event()
+
+    def set(self) -> None:
+        self.own.set()
+
+    def is_set(self) -> bool:
+        return self.own.is_set() or (self.outer is not None and self.outer.is_set())
 
 
 def valid_rewrite(out: str, question: str, history: list[Turn]) -> bool:
@@ -199,10 +233,13 @@ class Assistant:
     prompts: Prompts = None
     _df: object = field(default=None, repr=False)
     _budget: int | None = field(default=None, repr=False)
+    lexicon: conditions.Lexicon = None
 
     def __post_init__(self) -> None:
         if self.prompts is None:
             self.prompts = load_prompts(self.cfg.prompts_dir)
+        if self.lexicon is None:
+            self.lexicon = conditions.load_lexicon(self.cfg.prompts_dir)
         self._df = self.retriever.index.document_frequencies()
 
     def warm_up(self) -> None:
@@ -310,6 +347,8 @@ class Assistant:
         ev = self.evidence(query, hits, evidence_chars, own, pairs)
         timings["retrieval_ms"] = (time.perf_counter() - t1) * 1000
         yield Event("evidence", ev)
+        conds = self.conditions(query, viewer)
+        absent = [c for c in conds if c.where == "absent"]
         warnings = [self.prompts.msg("warn_injection_in_evidence", source=display_source(src))
                     for src in dict.fromkeys(src for src, _ in ev.dropped_injection)]
         stats = Stats()
@@ -318,8 +357,8 @@ class Assistant:
         requested, strategy = strategy, ""
         draft_text = ""
         extractive = False
-        if self.insufficient(ev, hits):
-            text, refused, cites = self.prompts.messages["refusal"], True, []
+        if absent or self.insufficient(ev, hits):
+            text, refused, cites = self.refusal(absent), True, []
             timings.update(ttft_ms=0.0, prompt_tokens=0, prefill_tokens=0, completion_tokens=0)
         else:
             main, _, open_style = (requested or self.cfg.answer_strategy).partition("+")
@@ -340,9 +379,24 @@ class Assistant:
             refused = is_refusal(raw, self.prompts) or not raw
             if not refused:
                 verdict = quotes.verify(raw, ev.passages, query, set(q_terms), self.cfg.min_support,
-                                        {0: given} if given else None)
+                                        {0: given} if given else None, lambda t: is_refusal(t, self.prompts))
+                if verdict.verified:
+                    conditions.check(conds, self.contexts(verdict, ev, hits))
+                    # a condition the answer itself says the documents lack ("제2차 회의는 자료에 없습니다.") is
+                    # not claimed by it: the partial answer stands, the condition stays unmet and says so
+                    said = " ".join(verdict.claims[i].text for i in verdict.missing)
+                    for c in conditions.unmet(conds):
+                        if said and conditions.holds(c, said):
+                            c.where = "said_missing"
+                    if [c for c in conditions.unmet(conds) if c.where != "said_missing"]:
+                        verdict.verified, verdict.reason = False, "condition_unmet"
             if refused:
-                text, cites = self.prompts.messages["refusal"], []
+                text, cites = self.refusal(absent), []
+            elif verdict.reason == "condition_unmet":
+                refused = True
+                text, cites = self.related_only([c for c in conditions.unmet(conds) if c.where != "said_missing"],
+                                                verdict, ev)
+                extractive = bool(cites)
             elif not verdict.verified and self.cfg.unverified == "extract" and ev.top_sentence() is not None:
                 text, cites = self.extract(ev)
                 extractive = True
@@ -374,7 +428,64 @@ class Assistant:
                                    extractive=extractive,
                                    unverified_reason=(verdict.reason if verdict and not verdict.verified else ""),
                                    draft=draft_text, user=viewer.name,
-                                   withheld=found["withheld"]))
+                                   withheld=found["withheld"], conditions=[c.to_json() for c in conds]))
+
+    # ------------------------------------------------------------------ conditions of the question
+    def conditions(self, query: str, viewer: Viewer) -> list[conditions.Condition]:
+        """The question's conditions (rag/conditions.py); a name no chunk this viewer may see holds is marked
+        absent at once (the check reads only the viewer's own part of the index)."""
+        conds = conditions.extract(query, self.lexicon)
+        for c in conds:
+            if c.kind == "name" and not any(self.name_visible(f, viewer) for f in c.forms):
+                c.met, c.where = False, "absent"
+        return conds
+
+    def name_visible(self, form: str, viewer: Viewer) -> bool:
+        """Whether a chunk this viewer may see holds the name. kiwipiepy may cut a compound name differently inside a
+        document ("서울시교육청의" → 서울시 + 교육청) than alone in a question (서울시교육청): a name that is not a
+        morpheme of the index counts as held when it splits into two that are."""
+        if self.retriever.visible(korean.terms(form), viewer):
+            return True
+        return any(self.retriever.visible([form[:i], form[i:]], viewer) for i in range(2, len(form) - 1))
+
+    def refusal(self, absent: list[conditions.Condition]) -> str:
+        """The plain refusal, or one that names what the documents do not mention at all."""
+        if not absent:
+            return self.prompts.messages["refusal"]
+        return self.prompts.msg("condition_absent", names=", ".join(f"'{c.text}'" for c in absent))
+
+    @staticmethod
+    def contexts(verdict: quotes.Verdict, ev: Evidence, hits) -> list[conditions.Context]:
+        """Where each quote stands: its sentence, the lines next to it, its passage, its chunks, its section and the
+        other retrieved chunks of its document."""
+        by_n = {p.n: p for p in ev.passages}
+        chunks = {h.chunk.id: h.chunk for h in hits}
+        out = []
+        for q in verdict.quotes:
+            p = by_n[q.n]
+            idx = [i for i, sp in enumerate(p.spans) if sp.start < q.end and q.start < sp.end]
+            lo, hi = (max(min(idx) - 1, 0), min(max(idx) + 1, len(p.spans) - 1)) if idx else (None, None)
+            lines = p.text[p.spans[lo].start:p.spans[hi].end] if idx else q.text
+            own = [chunks[i] for i in p.chunk_ids if i in chunks]
+            doc = [h.chunk.text for h in hits if h.chunk.source == p.source and h.chunk.id not in p.chunk_ids]
+            chunk_text = "\n".join(c.text for c in own)
+            out.append(conditions.Context(q.text, lines, p.text, chunk_text,
+                                          " ".join([p.section] + [c.section for c in own]), "\n".join(doc),
+                                          conditions.header_lines(chunk_text)))
+        return out
+
+    def related_only(self, missing: list[conditions.Condition], verdict: quotes.Verdict, ev: Evidence
+                     ) -> tuple[str, list[Citation]]:
+        """A verified quote that does not meet a condition of the question: no answer; the unmet conditions are named
+        and the nearest evidence (the first quote) is shown as evidence, not as the answer."""
+        names = ", ".join(f"'{c.text}'" for c in missing)
+        q = verdict.quotes[0] if verdict.quotes else None
+        if q is None:
+            return self.prompts.msg("condition_unmet", names=names), []
+        p = {p.n: p for p in ev.passages}[q.n]
+        text = self.prompts.msg("condition_unmet", names=names) + " " + \
+            self.prompts.msg("related_evidence", quote=q.text.strip(), n=q.n)
+        return text, [Citation(p.n, p.source, p.page, p.text, p.section, quote=q.text, quotes=[(q.start, q.end)])]
 
     # ------------------------------------------------------------------ answer strategies
     def route(self, question: str, main: str, open_style: str) -> tuple[str, str | None]:
@@ -392,10 +503,19 @@ class Assistant:
         messages = build_messages(self.prompts, query, ev.passages, style)
         pieces: list[str] = []
         shown = 0
+        halt = _Halt(cancel)
         for piece in self.generator.stream(messages, max_tokens=self.cfg.max_tokens,
-                                           temperature=self.cfg.temperature, cancel=cancel, stats=stats):
+                                           temperature=self.cfg.temperature, cancel=halt, stats=stats):
+            if halt.own.is_set():               # stopped for a loop: the last pieces before it stops are dropped
+                continue
             pieces.append(piece)
             sofar = "".join(pieces)
+            cut = loop_start(sofar)
+            if cut is not None:                 # the model repeats itself: stop it, keep the text before the repeat
+                halt.set()
+                timings["looped"] = True
+                pieces = [sofar[:cut]]
+                continue
             if style == "quote":
                 m = re.search(r"\n\s*답\s*[:：]\s*", sofar)
                 if not m:
@@ -408,6 +528,8 @@ class Assistant:
                     timings["ttft_ms"] = (time.perf_counter() - t0) * 1000
                 yield Event("token", visible[shown:])
                 shown = len(visible)
+        if halt.own.is_set() and not (cancel is not None and cancel.is_set()):
+            stats.cancelled, stats.finish_reason = False, "loop"
         raw = "".join(pieces).strip()
         if style == "quote":
             given, raw = split_quote_first(raw)
@@ -448,6 +570,8 @@ class Assistant:
         parts = []
         for c, q in zip(verdict.claims, verdict.per_claim):
             body = re.sub(r"[ \t]+([.,!?])", r"\1", _MARKER.sub("", c.text)).strip()
+            if q is None and fragment(body):
+                continue                        # "가[1]." before the first sentence: not a sentence, not shown
             if q is None:
                 ns = []
             else:

@@ -29,6 +29,7 @@ MESSAGES = {
     "cli_generation_failed": {"reason"}, "quote_format": {"quote", "answer"}, "quote_none": set(),
     "choice_prefix": set(), "choice_answer": {"answer", "n"}, "extractive_answer": {"quote", "n"},
     "warn_extractive": set(), "warn_citation_moved": {"n", "m"}, "question_too_long": {"tokens", "limit"},
+    "condition_absent": {"names"}, "condition_unmet": {"names"}, "related_evidence": {"quote", "n"},
 }
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from index import korean
 from rag.evidence import GAP, Passage, Span
@@ -89,7 +89,8 @@ class Verdict:
     verified: bool               # every claim with new content has a quote
     claims: list[Claim]
     per_claim: list[Quote | None]   # the quote of each claim (None: nothing new to support, or unverified)
-    reason: str = ""             # why not: "no_support" | "negative_claim" | "empty"
+    reason: str = ""             # why not: "no_support" | "negative_claim" | "empty" | "condition_unmet"
+    missing: list[int] = field(default_factory=list)   # claims that say a part of the question is not in the documents
 
     @property
     def quotes(self) -> list[Quote]:
@@ -170,10 +171,20 @@ def contradicts(claim: str, quote: str) -> bool:
                for m in _NEGATED.finditer(quote))
 
 
+THIN_CHARS = 6            # a quote shorter than this (without spaces), or with fewer than two morphemes, carries nothing
+
+
+def thin(text: str, terms: set[str]) -> bool:
+    """A bare name, a bare number or a fragment ("있음.", "김길영", "17"): too little to support a claim on its own.
+    It can still support one together with the line next to it (a table cell and its row or heading)."""
+    return len(compact(MARKER.sub("", text).strip(_STRIP))[0]) < THIN_CHARS or len(terms) < 2
+
+
 def _candidates(p: Passage) -> list[tuple[Span, str]]:
-    """A passage's sentences, and each pair of neighbouring sentences (a claim may join two lines of a table)."""
+    """A passage's sentences that are not thin, and each pair of neighbouring sentences (a claim may join two lines
+    of a table; a thin line counts only with its neighbour)."""
     sents = p.sentences()
-    out = list(sents)
+    out = [(sp, text) for sp, text in sents if not thin(text, sp.terms)]
     for (a, ta), (b, tb) in zip(sents, sents[1:]):
         if GAP not in p.text[a.end:b.start]:
             out.append((Span(a.start, b.end, a.terms | b.terms), p.text[a.start:b.end]))
@@ -195,7 +206,8 @@ def quote_for(claim: Claim, passages: list[Passage], question: str, q_terms: set
             around = [sp for sp in p.spans if sp.start < loc[1] and loc[0] < sp.end]
             s, e = (min(sp.start for sp in around), max(sp.end for sp in around)) if around else loc
             text = p.text[s:e]
-            if sentence_support(names, words, nums, text, set(korean.terms(text)), question) >= min_share:
+            terms = set(korean.terms(text))
+            if not thin(text, terms) and sentence_support(names, words, nums, text, terms, question) >= min_share:
                 return Quote(p.n, s, e, text)
             break                                   # found, but it does not support the claim: search below
     cited = [by_n[n] for n in dict.fromkeys(claim.cited) if n in by_n]
@@ -212,12 +224,20 @@ def quote_for(claim: Claim, passages: list[Passage], question: str, q_terms: set
 
 
 def verify(answer: str, passages: list[Passage], question: str, q_terms: set[str], min_share: float = 0.5,
-           given_quotes: dict[int, str] | None = None) -> Verdict:
-    """Check every claim of an answer against the evidence. `given_quotes`: claim index → the model's own quote."""
+           given_quotes: dict[int, str] | None = None, missing=None) -> Verdict:
+    """Check every claim of an answer against the evidence. `given_quotes`: claim index → the model's own quote.
+    `missing(text)`: whether a claim only says that a part of the question is not in the documents ("장소는 자료에
+    없습니다."); such a claim asserts no fact, needs no quote and is kept (Verdict.missing), as long as another claim of
+    the answer is verified."""
     cs = claims(answer)
     per: list[Quote | None] = []
+    said_missing: list[int] = []
     for i, c in enumerate(cs):
         given = (given_quotes or {}).get(i)
+        if missing is not None and len(cs) > 1 and missing(MARKER.sub("", c.text)):
+            said_missing.append(i)
+            per.append(None)
+            continue
         names, words, nums = new_content(c.text, q_terms)
         if not (names or words or nums) and not given:
             per.append(None)                        # "예." / "맞습니다.": nothing new to support
@@ -232,4 +252,4 @@ def verify(answer: str, passages: list[Passage], question: str, q_terms: set[str
         per.append(q)
     if not any(per):
         return Verdict(False, cs, per, "empty" if not cs else "no_support")
-    return Verdict(True, cs, per)
+    return Verdict(True, cs, per, missing=said_missing)

@@ -42,6 +42,8 @@ class Answer:
     draft: str = ""                  # the model's own words before verification (what was streamed)
     user: str | None = None          # who asked (an account name; None without accounts or --user)
     withheld: int = 0                # candidates access rules kept out (for the audit log only: never shown)
+    # the question's conditions and whether the cited context meets each (rag/conditions.py): {text, kind, met, where}
+    conditions: list = field(default_factory=list)
 
 
 @dataclass
@@ -60,5 +62,5 @@ def answer_json(a: Answer, id_=None) -> dict:
             "citations": [{"n": c.n, "source": c.source, "page": c.page, "section": c.section, "text": c.text,
                            "quote": c.quote, "quote_spans": [list(q) for q in c.quotes]}
                           for c in a.citations],
-            "warnings": a.warnings,
+            "warnings": a.warnings, "conditions": a.conditions,
             "timings": {k: (round(v, 1) if isinstance(v, float) else v) for k, v in a.timings.items()}}

@@ -84,6 +84,23 @@ class Retriever:
         p = self.part(viewer)
         return None if p is None else p.allowed
 
+    def visible(self, terms: list[str], viewer: Viewer = LOCAL) -> bool:
+        """Whether every one of these morphemes is held by some chunk this viewer may see. Read from BM25's postings
+        within the viewer's part, so a word only a forbidden document holds counts as absent (and its absence says
+        nothing about forbidden documents)."""
+        vocab = self.index.bm25.vocab_dict
+        if not terms or any(t not in vocab for t in terms):
+            return False
+        allowed = self.allowed(viewer)
+        if allowed is None:
+            return True
+        indptr, indices = self.index.bm25.scores["indptr"], self.index.bm25.scores["indices"]
+        for t in terms:
+            i = vocab[t]
+            if not allowed[np.asarray(indices[int(indptr[i]):int(indptr[i + 1])], dtype=np.int64)].any():
+                return False
+        return True
+
     def query_terms(self, query: str) -> tuple[list[str], list]:
         """(the query's own morphemes, its abbreviation aliases as rag.expand.aliases gives them)."""
         terms = korean.terms(query)

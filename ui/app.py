@@ -137,13 +137,15 @@ def passage_html(text: str, spans: list, texts: dict) -> str:
     return "<br>".join(gap if line == GAP else line for line in lines)
 
 
-def citations_html(citations: list[Citation], texts: dict) -> str:
-    """Numbered, expandable source passages with their verified quote shown and highlighted; a single line."""
+def citations_html(citations: list[Citation], texts: dict, verified: bool = True) -> str:
+    """Numbered, expandable source passages with their quote shown and highlighted; a single line. The quote is
+    labelled "확인됨" only for a verified answer; otherwise it is labelled as related evidence, not an answer."""
     if not citations:
         return ""
     items = []
+    title = texts["quote_title"] if verified else texts["related_quote_title"]
     for c in citations:
-        quote = (f"<div class=\"quote\">{esc(texts['quote_title'])}: “{esc(c.quote)}”</div>" if c.quote else "")
+        quote = (f"<div class=\"quote\">{esc(title)}: “{esc(c.quote)}”</div>" if c.quote else "")
         items.append(f"<details><summary>{esc(citation_summary(c, texts))}</summary>{quote}"
                      f"<div class=\"passage\">{passage_html(c.text, c.quotes, texts)}</div></details>")
     return f"<div class=\"citations\"><strong>{esc(texts['citations_title'])}</strong>{''.join(items)}</div>"
@@ -179,7 +181,7 @@ def answer_markdown(texts: dict, ai_label: str, text: str, *, rewritten: str | N
             items = "".join(f"<li>⚠ {esc(w)}</li>" for w in answer.warnings)
             parts.append(f"<ul class=\"answer-warnings\">{items}</ul>")
         if answer.citations:
-            parts.append(citations_html(answer.citations, texts))
+            parts.append(citations_html(answer.citations, texts, answer.verified))
     return "\n\n".join(parts)
 
 

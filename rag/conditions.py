@@ -1,0 +1,197 @@
+"""The question's conditions, checked in code: what the cited passage must say besides the answer itself.
+
+A verified quote proves that a sentence exists, not that it answers the question asked. "제2차 회의는 언제?" answered
+with the date of the 제1차 meeting, "위원장은 누구?" with the member who proposed the committee, "부산의 AI 예산은?" with
+Seoul's figure: each quote is real, each answer is wrong. So the question's conditions are taken out of it with
+kiwipiepy and regular expressions, and each must be met in the cited passage's own context:
+
+    kind       from the question                               met where (nearest first)
+    ordinal    제2차, 3호, 제330회, 1단계, 3대 (전략), 세 가지    quote sentence, its passage, its chunk, its section
+    year       2024년, '24년                                    the same
+    name       proper nouns (kiwipiepy NNP): 부산, 서상열          the same, or another retrieved part of its document
+    role       위원장, 발의자, 배석, 추진부서 (prompts/conditions.toml)   the quote sentence or the lines next to it
+
+A name that no chunk the asker may see holds is "absent": the answer says so at once, naming it. A condition that is
+in the documents but not next to the answer is "unmet": the answer is not shown as verified; the nearest evidence is
+shown as evidence, with the unmet condition named. Abbreviations (prompts/abbreviations.toml) count as the same name.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from index import korean
+
+# ordinal or counted unit after a number: 제2차, 3호, 제330회, 2단계, 3대 전략, 5개 과제
+_ORDINAL = re.compile(r"(?<![\d,.])((?<![가-힣])제\s*)?(\d{1,4})\s*(차|호|회|기|단계|대|번째|번|분기|권역|가지)")
+# a numbered part written after its name: 전략4, 과제 2, CHAPTER 04
+_NUMBERED = re.compile(r"(전략|과제|목표|분야|chapter|part)\s*0*(\d{1,2})(?!\d)", re.I)
+# a count said in words: "세 가지", "다섯 개 과제"
+_WORD_COUNTS = {"한": 1, "두": 2, "세": 3, "네": 4, "다섯": 5, "여섯": 6, "일곱": 7, "여덟": 8, "아홉": 9, "열": 10}
+_WORD_COUNT = re.compile(r"(?<![가-힣])(" + "|".join(_WORD_COUNTS) + r")\s*(가지)")
+# 2024년, '24년, and a year naming a plan or edition without 년 ("2040 서울도시기본계획", "2019 국가 AI 전략계획")
+_YEAR = re.compile(r"(?<!\d)(?:(\d{4})\s*년|'(\d{2})\s*년|((?:19|20)\d{2})(?=\s+[가-힣A-Za-z]))")
+# proper nouns that are not conditions: the assistant's own frame, pronoun-like words kiwipiepy tags NNP
+_NOT_NAMES = frozenset({"AI", "ai"})
+_PLACE_SUFFIX = re.compile(r"(?:특별자치시|특별자치도|광역시|특별시|시|도|군|구)$")
+
+
+@dataclass
+class Condition:
+    text: str                      # as the question writes it: "제2차", "부산", "위원장"
+    kind: str                      # "ordinal" | "year" | "name" | "role"
+    forms: tuple[str, ...]         # compact forms, any of which meets it
+    met: bool | None = None        # None: not checked (no answer to check)
+    where: str = ""                # "sentence" | "lines" | "passage" | "chunk" | "section" | "document" | "absent" | ""
+
+    def to_json(self) -> dict:
+        return {"text": self.text, "kind": self.kind, "met": self.met, "where": self.where}
+
+
+@dataclass
+class Lexicon:
+    roles: dict[str, tuple[str, ...]] = field(default_factory=dict)     # role → its forms
+    aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)   # a name → other forms of it
+
+
+def load_lexicon(prompts_dir: Path) -> Lexicon:
+    """Roles from prompts/conditions.toml and name aliases from prompts/abbreviations.toml (both optional)."""
+    from rag.expand import load_abbreviations
+    roles: dict[str, tuple[str, ...]] = {}
+    f = Path(prompts_dir) / "conditions.toml"
+    if f.is_file():
+        try:
+            raw = tomllib.loads(f.read_text(encoding="utf-8")).get("roles", {})
+        except tomllib.TOMLDecodeError as e:
+            raise ValueError(f"{f}: 읽을 수 없습니다 / cannot read: {e}") from None
+        for role, forms in raw.items():
+            forms = [forms] if isinstance(forms, str) else forms
+            if not role.strip() or not isinstance(forms, list) or not all(isinstance(x, str) and x.strip()
+                                                                          for x in forms):
+                raise ValueError(f"{f}: '{role}' — 역할과 그 형태는 비어 있지 않은 글자여야 합니다 / "
+                                 f"a role and its forms must be non-empty strings")
+            roles[role.strip()] = tuple(dict.fromkeys([_compact(role)] + [_compact(x) for x in forms]))
+    aliases: dict[str, set[str]] = {}
+    for short, fulls in load_abbreviations(Path(prompts_dir) / "abbreviations.toml").items():
+        group = [_compact(x) for x in [short, *fulls]]
+        for x in group:
+            aliases.setdefault(x, set()).update(group)
+    return Lexicon(roles, {k: tuple(sorted(v)) for k, v in aliases.items()})
+
+
+def _compact(text: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFC", text)).lower()
+
+
+def _number_form(n: str, unit: str) -> str:
+    return f"{int(n)}{unit}"
+
+
+def extract(question: str, lexicon: Lexicon) -> list[Condition]:
+    """The conditions of a question, each once, in the order the question states them."""
+    out: list[Condition] = []
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+
+    def add(text: str, kind: str, forms: tuple[str, ...]) -> None:
+        if (kind, forms) not in seen:
+            seen.add((kind, forms))
+            out.append(Condition(text.strip(), kind, forms))
+
+    q = unicodedata.normalize("NFC", question)
+    for m in _ORDINAL.finditer(q):
+        unit = "가지" if m.group(3) == "가지" else m.group(3)
+        add(m.group(0), "ordinal", (_number_form(m.group(2), unit),))
+    for m in _WORD_COUNT.finditer(q):
+        n = _WORD_COUNTS[m.group(1)]
+        add(m.group(0), "ordinal", (f"{n}가지", f"{n}개", f"{n}대"))
+    for m in _NUMBERED.finditer(q):
+        add(m.group(0), "ordinal", (f"{_compact(m.group(1))}{int(m.group(2))}", f"{_compact(m.group(1))}0{int(m.group(2))}"))
+    for m in _YEAR.finditer(q):
+        y = m.group(1) or m.group(3) or ("20" + m.group(2))
+        add(m.group(0), "year", (y, f"'{y[2:]}", f"’{y[2:]}"))
+    for form, tag in korean.tagged_terms(q):
+        if tag == "NNP" and form not in _NOT_NAMES and len(form) >= 2:
+            c = _compact(form)
+            stem = _PLACE_SUFFIX.sub("", c)             # 부산시 → 부산, 서울특별시 → 서울
+            forms = lexicon.aliases.get(c, (c,)) + ((stem,) if len(stem) >= 2 and stem != c else ())
+            # a name kiwipiepy cut out of a known abbreviation ("과기" of "과기정통부") stands for that whole group
+            for key, group in lexicon.aliases.items():
+                if c in key and key != c and key in _compact(q):
+                    forms += group
+            add(form, "name", tuple(dict.fromkeys(forms)))
+    taken: list[tuple[int, int]] = []
+    for role in sorted(lexicon.roles, key=len, reverse=True):   # 부위원장 before 위원장
+        # within a word of the question, never across a space ("구축 사업" does not hold 축사)
+        for m in re.finditer(re.escape(role), q):
+            if not any(s < m.end() and m.start() < e for s, e in taken):
+                taken.append((m.start(), m.end()))
+                add(role, "role", lexicon.roles[role])
+    return out
+
+
+def _has(form: str, compact_text: str) -> bool:
+    """A form in a compact text; a number-led form not inside a longer number ("2차" is not in "12차")."""
+    if form[:1].isdigit():
+        return re.search(rf"(?<!\d){re.escape(form)}", compact_text) is not None
+    if form[:1] in "'’":
+        return form in compact_text
+    return form in compact_text
+
+
+def holds(c: Condition, text: str) -> bool:
+    t = _compact(text)
+    if c.kind == "year":
+        return any(re.search(rf"(?<!\d){re.escape(f)}(?!\d)", t) for f in c.forms if f[:1].isdigit()) or \
+            any(f in t for f in c.forms if not f[:1].isdigit())
+    return any(_has(f, t) for f in c.forms)
+
+
+@dataclass
+class Context:
+    """The places around one quote where a condition may be met, nearest first."""
+    sentence: str
+    lines: str                     # the quote with the sentences next to it in its passage
+    passage: str
+    chunk: str                     # the chunks its passage came from
+    section: str
+    document: str                  # the other retrieved chunks of the same document
+    headers: str = ""              # the header-like lines of its chunks (a table's column names: 연번 사업명 … 주관부서)
+
+
+def check(conds: list[Condition], contexts: list[Context]) -> list[Condition]:
+    """Mark each condition met or not in the quotes' contexts. Roles must be near the quote (its sentence or the lines
+    next to it); the other kinds anywhere in the quote's passage, chunk or section, and names also elsewhere in the
+    retrieved parts of the quoted document."""
+    for c in conds:
+        if c.where == "absent":
+            continue
+        levels = ["sentence", "lines", "headers"] if c.kind == "role" else \
+            ["sentence", "lines", "passage", "chunk", "section"]
+        if c.kind == "name":
+            levels.append("document")
+        c.met, c.where = False, ""
+        for level in levels:
+            if any(holds(c, getattr(ctx, level)) for ctx in contexts):
+                c.met, c.where = True, level
+                break
+    return conds
+
+
+_SENTENCE_END = re.compile(r"(?:다|요|음|함|임|됨|니다|습니다)[.!?]?$|[.!?]$")
+
+
+def header_lines(text: str) -> str:
+    """Lines that read as column names, not sentences: 3 to 12 words, no sentence ending, not only numbers."""
+    out = []
+    for line in text.splitlines():
+        words = line.split()
+        if 3 <= len(words) <= 12 and not _SENTENCE_END.search(line.strip()) and not re.fullmatch(r"[\d\s.,]+", line):
+            out.append(line)
+    return "\n".join(out)
+
+
+def unmet(conds: list[Condition]) -> list[Condition]:
+    return [c for c in conds if c.met is False]
