@@ -10,6 +10,7 @@ kiwipiepy and regular expressions, and each must be met in the cited passage's o
     year       2024년, '24년                                    the same
     name       proper nouns (kiwipiepy NNP): 부산, 서상열          the same, or another retrieved part of its document
     role       위원장, 발의자, 배석, 추진부서 (prompts/conditions.toml)   the quote sentence or the lines next to it
+    unit       the asked quantity's unit: 몇 가구, 몇 명, 몇 %        a number with that unit in the quote or its lines
 
 A name that no chunk the asker may see holds is "absent": the answer says so at once, naming it. A condition that is
 in the documents but not next to the answer is "unmet": the answer is not shown as verified; the nearest evidence is
@@ -29,6 +30,14 @@ from index import korean
 _ORDINAL = re.compile(r"(?<![\d,.])((?<![가-힣])제\s*)?(\d{1,4})\s*(차|호|회|기|단계|대|번째|번|분기|권역|가지)")
 # a numbered part written after its name: 전략4, 과제 2, CHAPTER 04
 _NUMBERED = re.compile(r"(전략|과제|목표|분야|chapter|part)\s*0*(\d{1,2})(?!\d)", re.I)
+# the asked quantity and its unit: "몇 가구", "몇 명", "몇 %" — the answer's number must carry that unit
+_UNITS = ("가구", "명", "개소", "개국", "개월", "개", "건", "곳", "대", "회", "차례", "년", "일", "시간", "분", "km", "㎢", "%",
+          "퍼센트", "배", "종", "층", "석", "표", "권", "편", "호", "위")
+_ASKED_UNIT = re.compile(r"몇\s*(" + "|".join(_UNITS) + r")")
+# units written either way in documents (15인 이내 answers 몇 명)
+_SAME_UNIT = {"명": ("명", "인"), "개": ("개", "개소", "곳"), "곳": ("곳", "개소", "개"), "개소": ("개소", "곳", "개"),
+              "회": ("회", "차"), "차례": ("차례", "회", "번"), "%": ("%", "퍼센트"), "퍼센트": ("%", "퍼센트"),
+              "km": ("km", "킬로미터"), "㎢": ("㎢", "km²", "km2")}
 # a count said in words: "세 가지", "다섯 개 과제"
 _WORD_COUNTS = {"한": 1, "두": 2, "세": 3, "네": 4, "다섯": 5, "여섯": 6, "일곱": 7, "여덟": 8, "아홉": 9, "열": 10}
 _WORD_COUNT = re.compile(r"(?<![가-힣])(" + "|".join(_WORD_COUNTS) + r")\s*(가지)")
@@ -42,7 +51,7 @@ _PLACE_SUFFIX = re.compile(r"(?:특별자치시|특별자치도|광역시|특별
 @dataclass
 class Condition:
     text: str                      # as the question writes it: "제2차", "부산", "위원장"
-    kind: str                      # "ordinal" | "year" | "name" | "role"
+    kind: str                      # "ordinal" | "year" | "name" | "role" | "unit"
     forms: tuple[str, ...]         # compact forms, any of which meets it
     met: bool | None = None        # None: not checked (no answer to check)
     where: str = ""                # "sentence" | "lines" | "passage" | "chunk" | "section" | "document" | "absent" | ""
@@ -109,6 +118,8 @@ def extract(question: str, lexicon: Lexicon) -> list[Condition]:
         add(m.group(0), "ordinal", (f"{n}가지", f"{n}개", f"{n}대"))
     for m in _NUMBERED.finditer(q):
         add(m.group(0), "ordinal", (f"{_compact(m.group(1))}{int(m.group(2))}", f"{_compact(m.group(1))}0{int(m.group(2))}"))
+    for m in _ASKED_UNIT.finditer(q):
+        add(m.group(0), "unit", _SAME_UNIT.get(m.group(1), (m.group(1),)))
     for m in _YEAR.finditer(q):
         y = m.group(1) or m.group(3) or ("20" + m.group(2))
         add(m.group(0), "year", (y, f"'{y[2:]}", f"’{y[2:]}"))
@@ -143,6 +154,8 @@ def _has(form: str, compact_text: str) -> bool:
 
 def holds(c: Condition, text: str) -> bool:
     t = _compact(text)
+    if c.kind == "unit":                 # a number written with the asked unit: "11명", "1,200가구", "3.5%"
+        return any(re.search(r"\d(?:[\d,.]*\d)?(?:만|억|천|백)?" + re.escape(f), t) for f in c.forms)
     if c.kind == "year":
         return any(re.search(rf"(?<!\d){re.escape(f)}(?!\d)", t) for f in c.forms if f[:1].isdigit()) or \
             any(f in t for f in c.forms if not f[:1].isdigit())
@@ -168,8 +181,8 @@ def check(conds: list[Condition], contexts: list[Context]) -> list[Condition]:
     for c in conds:
         if c.where == "absent":
             continue
-        levels = ["sentence", "lines", "headers"] if c.kind == "role" else \
-            ["sentence", "lines", "passage", "chunk", "section"]
+        levels = ["sentence", "lines", "headers"] if c.kind == "role" else ["sentence", "lines"] \
+            if c.kind == "unit" else ["sentence", "lines", "passage", "chunk", "section"]
         if c.kind == "name":
             levels.append("document")
         c.met, c.where = False, ""

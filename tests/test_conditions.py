@@ -185,3 +185,14 @@ def test_a_cited_table_row_carries_its_headers(tmp_path, base_cfg, embedder):
     conds = conditions.extract(q, LEX)
     conditions.check(conds, [ctx(quote)])
     assert [c.text for c in conds if c.kind == "role"] == ["추진부서"] and not conditions.unmet(conds)
+
+
+def test_the_asked_unit_must_come_with_a_number():
+    conds = [c for c in conditions.extract("스마트 안부 확인 서비스 대상은 몇 가구야?", LEX) if c.kind == "unit"]
+    assert conds and conds[0].forms == ("가구",)
+    assert conditions.holds(conds[0], "고립위험가구 1,200가구를 대상으로") and \
+        not conditions.holds(conds[0], "사회적 고립위험가구의 안부를 확인")
+    people = [c for c in conditions.extract("위원은 몇 명까지 둘 수 있어?", LEX) if c.kind == "unit"]
+    assert conditions.holds(people[0], "위원 수는 15인 이내로 하고")
+    pct = conditions.extract("성장률은 몇 퍼센트야?", LEX)
+    assert any(c.kind == "unit" and conditions.holds(c, "연 7% 성장") for c in pct)

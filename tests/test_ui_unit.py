@@ -104,6 +104,19 @@ def test_citations_html_escapes_document_text():
     assert out.count("<details>") == 2 and ui.citations_html([], T) == ""
 
 
+def test_a_quote_is_labelled_confirmed_only_for_a_verified_answer_and_a_row_shows_as_a_table():
+    row = "연번: 2 · 사업명: 가상 <삭제> 지원 · 추진부서: 양성평등담당관"
+    text = "사업 목록\n" + row + "\n다음 문장입니다."
+    s = text.index(row)
+    cite = Citation(1, "목록.md", None, text, "", quote=row, quotes=[(s, s + len(row))])
+    verified = ui.citations_html([cite], T, verified=True)
+    related = ui.citations_html([cite], T, verified=False)
+    assert T["quote_title"] in verified and T["quote_title"] not in related and T["related_quote_title"] in related
+    assert '<table class="row-record">' in verified and '<th scope="col">추진부서</th>' in verified
+    assert "<td><mark>양성평등담당관</mark></td>" in verified and "가상 &lt;삭제&gt; 지원" in verified
+    assert "<table" not in ui.passage_html("보통 문장: 값이 하나뿐입니다.", [], T)
+
+
 def test_answer_markdown_labels_refusal_and_escapes():
     prompts = load_prompts(PROJECT_ROOT / "prompts")
     label = prompts.messages["ai_label"]

@@ -134,7 +134,31 @@ def passage_html(text: str, spans: list, texts: dict) -> str:
     out.append(esc(text[pos:]))
     lines = [line.strip() for line in "".join(out).splitlines() if line.strip()]
     gap = f"<span aria-label=\"{esc(texts['gap_label'])}\">{GAP}</span>"
-    return "<br>".join(gap if line == GAP else line for line in lines)
+    # a table row stored as one record ("사업명: … · 주관부서: …") is shown as a small table, highlighted when cited
+    rows = {i: row_table(line, any(s < b and a < e for s, e in spans))
+            for i, (line, (a, b)) in enumerate(_lines_with_offsets(text))}
+    return "<br>".join(gap if line == GAP else rows.get(i) or line for i, line in enumerate(lines))
+
+
+def _lines_with_offsets(text: str) -> list[tuple[str, tuple[int, int]]]:
+    """The non-empty lines of a text with their offsets (the same lines passage_html shows, in order)."""
+    out, pos = [], 0
+    for line in text.split("\n"):
+        if line.strip():
+            out.append((line.strip(), (pos, pos + len(line))))
+        pos += len(line) + 1
+    return out
+
+
+def row_table(line: str, cited: bool) -> str | None:
+    """A table row record as a two-line table (headers, cells); None for a line that is not one."""
+    from index.chunking import CELL_SEP
+    pairs = [p.split(": ", 1) for p in line.split(CELL_SEP)]
+    if len(pairs) < 2 or any(len(p) != 2 or not p[0].strip() for p in pairs):
+        return None
+    head = "".join(f"<th scope=\"col\">{esc(h)}</th>" for h, _ in pairs)
+    cells = "".join(f"<td>{f'<mark>{esc(c)}</mark>' if cited else esc(c)}</td>" for _, c in pairs)
+    return f"<table class=\"row-record\"><tr>{head}</tr><tr>{cells}</tr></table>"
 
 
 def citations_html(citations: list[Citation], texts: dict, verified: bool = True) -> str:
