@@ -353,6 +353,7 @@ def cmd_guard(cfg: Config, args) -> int:
     md = rep.guard_markdown(f"Guard: {ds.name}", res)
     metrics = {"overall": res["overall"], "per_type": res["per_type"],
                "false_alarms_on_benign": res["false_alarms_on_benign"], "latency_ms": res["latency_ms"],
+               "by_category": res.get("by_category"),
                "index_overhead": res.get("index_overhead")}
     report = {"kind": "guard", "metrics": metrics, "errors": res["errors"], "items": res["items"],
               "settings": {"min_severity": args.min_severity}, "stamp": rep.stamp(cfg, dataset=ds)}

@@ -16,12 +16,18 @@ def evaluate_guard(items: list[dict], min_severity: str = "medium") -> dict:
     benign = alarms = 0
     errors = []
     ms = []
+    by_cat: dict[str, dict] = {}
     for it in items:
         want = set(it.get("expect", []))
         t0 = time.perf_counter()
         findings = scan(it["text"])
         ms.append((time.perf_counter() - t0) * 1000)
         got = {f.type for f in findings if at_least(f.severity, min_severity)}
+        if it.get("category"):              # sets written per category (health, criminal, marking, benign …)
+            c = by_cat.setdefault(f"{it.get('family', '')}/{it['category']}".lstrip("/"), {"items": 0, "right": 0})
+            c["items"] += 1
+            # risky: every expected type found; benign: no marking and no 민감정보 raised (the family's own alarms)
+            c["right"] += (want <= got) if want else not (got & {"CONFIDENTIAL", "SENSITIVE"})
         for t in TYPES:
             if t in want and t in got:
                 counts[t]["tp"] += 1
@@ -50,7 +56,9 @@ def evaluate_guard(items: list[dict], min_severity: str = "medium") -> dict:
         "false_alarms_on_benign": {"count": alarms, "benign_items": benign,
                                    "rate": round(alarms / benign, 4) if benign else 0.0},
         "errors": errors,
+        "by_category": {k: {**v, "rate": round(v["right"] / v["items"], 4)} for k, v in sorted(by_cat.items())},
         "latency_ms": {"p50": _pct(ms, 50), "p95": _pct(ms, 95), "max": round(max(ms), 3) if ms else None,
+                       "per_1000_chars": round(1000 * sum(ms) / max(sum(len(it["text"]) for it in items), 1), 3),
                        "mean_chars": round(sum(len(it["text"]) for it in items) / len(items), 1) if items else None},
     }
 

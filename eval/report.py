@@ -347,6 +347,13 @@ def guard_markdown(title: str, res: dict) -> str:
            f"{o['ratio_to_indexing_without_scan']:.3f} × the rest of the same run (parse, kiwipiepy, embed, write); "
            f"{o['files_with_personal_data']} files held personal data {o['found']}."]
           if (o := res.get("index_overhead")) else []),
+        *(["", "By category (risky: every expected type found at ≥ medium; benign: no CONFIDENTIAL or SENSITIVE "
+            "raised; PERSON alone is not counted here):", "",
+            table(["category", "items", "right", "rate"],
+                  [[k, v["items"], v["right"], v["rate"]] for k, v in res["by_category"].items()], 3)]
+          if res.get("by_category") else []),
+        *([f"scan() time per 1,000 characters: {lat['per_1000_chars']:.2f} ms."]
+          if (lat := res.get("latency_ms")) and lat.get("per_1000_chars") is not None else []),
         "", f"Items with any difference from the labels: {len(res.get('errors', []))}"
         + ("".join(f"\n- `{e['id']}` missed {e['missed']} extra {e['extra']}" for e in res.get("errors", [])[:30]))])
 

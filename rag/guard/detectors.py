@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from rag.guard import markings, sensitive
+
 # ---------------------------------------------------------------------------------------------
 # checksums and validity
 # ---------------------------------------------------------------------------------------------
@@ -407,11 +409,12 @@ _CONF_BRACKET = re.compile(r"[\[【〔<「『《〈]\s?(" + _CONF_TERM + r")\s?[
                            r"\(\s?(" + _GRADE + "|" + _KO_MARK + r"|CONFIDENTIAL|SECRET|TOP SECRET|INTERNAL USE ONLY)\s?\)",
                            re.I)
 # "대외비 문서의 보존 기간", "비공개 자료에 대한 ...": talk about the category, not a marking
-_CONF_ABOUT = (r"(?!의\s|에\s?(?:대한|관한)|\s?(?:관리|보존|보관|분류|취급|작성|파기|열람)\s?(?:기준|방법|기간|절차|규정|지침)|"
+_CONF_ABOUT = (r"(?!의\s|에\s?(?:대한|관한)|\s?(?:관리|보존|보관|분류|취급|작성|파기|열람|표시)\s?(?:기준|방법|기간|절차|규정|지침|실태|점검)|"
+               r"\s?표시(?:는|를|가|\s?방법)|"
                r"[가-힣]*\s?(?:여부|대상|범위|기준)|"
                # "대외비 문서를 파기할 때", "내부 검토용 자료와 공개 자료를 구분하는": handling the category
                r"(?:을|를|은|는|와|과|의)\s?(?:[가-힣]+\s)?(?:관리|보존|보관|분류|취급|작성|파기|열람|처리|구분|지정|해제|"
-               r"공개|다루|생산|등록|배포|보호))")
+               r"공개|다루|다룰|다뤄|생산|등록|배포|보호))")
 _CONF_LINE_START = re.compile(r"^[ \t]*(?:[-*#■□○●▶※·]\s*)?(" + _CONF_TERM + r")(?=[ \t]*(?:$|[:：\-,/|]|"
                               r"(?:문서|자료|보고서?|사항|문건|안건)" + _CONF_ABOUT + "))", re.I | re.M)
 _CONF_NOUN = re.compile(r"(" + _GRADE + r"|대외비|비공개|내부\s?용|내부\s?(?:검토|보고|참고)\s?용|취급\s?주의)"
@@ -419,7 +422,9 @@ _CONF_NOUN = re.compile(r"(" + _GRADE + r"|대외비|비공개|내부\s?용|내�
 _CONF_PREDICATE = re.compile(r"(" + _GRADE + "|" + _KO_MARK + r")(?:입니다|임(?![가-힣])|이다|이니|이므로|이라|이며|이고|"
                              r"(?:이)?(?:야|에요|예요)(?![가-힣])|라서|에\s?해당|(?<=용)으로(?![가-힣])|"
                              r"(?:으|)로\s?(?:분류|지정|관리)(?:되|됨|된|돼|하였|했|합니다|함(?![가-힣])))")
-_CONF_ALWAYS = re.compile(r"(" + _GRADE + r"|internal\s+use\s+only|for\s+internal\s+use\s+only|취급\s?주의|"
+_CONF_ALWAYS = re.compile(r"(" + _GRADE + r"|internal\s+use\s+only|for\s+internal\s+use\s+only|"
+                          # 취급주의 on goods (화학물질, 택배 스티커) is not a document marking
+                          r"취급\s?주의(?!\s?(?:화학|물질|물품|약품|스티커|택배|표지|라벨|상자|화물|시설))|"
                           r"외부\s?(?:유출|반출)\s?금지|is\s+(?:strictly\s+)?confidential|top\s+secret)", re.I)
 _CONF_LABEL = re.compile(r"(?:보안\s?등급|비밀\s?등급|보안\s?분류|등급|분류|classification)\s*[:：]\s*(" + _CONF_TERM + ")",
                          re.I)
@@ -427,16 +432,20 @@ _CONF_STRONG = re.compile(r"급\s?비밀|top\s+secret|극비", re.I)
 
 
 def _find_confidential(t: str) -> list[_Cand]:
-    out = []
+    out = markings.find(t)                        # a restriction said of the text in hand, in any form
     for pat in (_CONF_BRACKET, _CONF_LINE_START, _CONF_NOUN, _CONF_PREDICATE, _CONF_ALWAYS, _CONF_LABEL):
         for m in pat.finditer(t):
             if pat is _CONF_BRACKET:
                 s, e, term = m.start(), m.end(), m.group(1) or m.group(2)
+                if re.search(r"(?<![A-Za-z])[CSO]\s?$", t[max(0, s - 2):s]):
+                    continue                       # "C(기밀), S(민감), O(공개)": the names of N2SF grades explained
             else:
                 s, e, term = m.start(1), m.end(1), m.group(1)
             if pat is _CONF_LINE_START and re.fullmatch(r"(?i)secret|restricted|confidential", term) \
                     and not term.isupper() and not re.match(r"[ \t]*[:：\-]", _after(t, e, 3)):
                 continue                           # "Confidential computing ..." starts a sentence, not a label
+            if pat is _CONF_NOUN and re.search(r"표시|지정|분류", m.group()):
+                continue                           # "대외비 표시는 문서 어디에": about the marking, not one
             if _CONF_STRONG.search(term):
                 clearance = re.match(r"\s?(?:취급\s?(?:인가|권)|취급인가)", _after(t, m.end(), 10))
                 sev = "low" if clearance else "high"   # Ⅱ급 비밀 취급 인가: clearance wording, not a marking
@@ -472,9 +481,10 @@ _SENS_SENTENCE = re.compile(r"[^.!?\n]*(?:[.!?\n]|$)")
 
 def _find_sensitive(t: str) -> list[_Cand]:
     """SENSITIVE at high where a sensitive phrase is said of a person the sentence names or points at (a name found
-    by _find_person, a name before 씨/님, or a role such as 민원인, 신청인, 해당 직원); otherwise nothing."""
+    by _find_person, a name before 씨/님, or a role such as 민원인, 신청인, 해당 직원); otherwise nothing. The lexicon
+    of categories (rag/guard/sensitive.py, prompts/sensitive.toml) adds what these phrases do not list."""
     people = [(s, e) for _, s, e, _ in _find_person(t)]
-    out = []
+    out = sensitive.find(t, people)
     for sent in _SENS_SENTENCE.finditer(t):
         if not sent.group().strip():
             continue
