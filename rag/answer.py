@@ -14,7 +14,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from index import korean
 from rag import expand, choice, conditions, guard, quotes
@@ -366,7 +366,7 @@ class Assistant:
             strategy, kind = self.route(query, main, open_style)
             draft = None
             if strategy == "choice":
-                draft = self.choose(query, kind, ev, stats, open_style)
+                draft = self.choose(query, kind, ev, stats, open_style, conds)
                 if draft is None:                     # no candidate of the asked type: the open strategy answers
                     strategy = open_style
                 else:
@@ -536,13 +536,23 @@ class Assistant:
             return raw, (None if given is None or is_refusal(given, self.prompts) else _MARKER.sub("", given))
         return raw, None
 
-    def choose(self, query: str, kind: str, ev: Evidence, stats: Stats, style: str) -> tuple[str, None] | None:
+    def choose(self, query: str, kind: str, ev: Evidence, stats: Stats, style: str,
+               conds: list[conditions.Condition] = ()) -> tuple[str, None] | None:
         """Candidate choice: spans of the asked type from the evidence and the refusal, ranked by the model's
         log-likelihood after the question (shared prompt prefix kept in the KV cache). The refusal wins, or the best
-        candidate leads the next by less than choice_min_margin: refuse. None when the evidence has no candidate."""
+        candidate leads the next by less than choice_min_margin: refuse. None when the evidence has no candidate.
+        The question's conditions filter the candidates first: one whose sentence and passage do not meet them all
+        is not offered to the model (no candidate left: refuse)."""
         cands = choice.candidates(kind, ev.passages, question=query)
         if not cands:
             return None
+        if conds:
+            by_n = {p.n: p for p in ev.passages}
+            cands = [c for c in cands if not conditions.unmet(conditions.check(
+                [replace(x) for x in conds],
+                [conditions.Context(c.sentence, c.sentence, by_n[c.n].text, by_n[c.n].text, by_n[c.n].section, "")]))]
+            if not cands:
+                return self.prompts.messages["refusal"], None
         refusal = self.prompts.messages["refusal"]
         messages = build_messages(self.prompts, query + "\n" + self.prompts.choice, ev.passages, style)
         scored = self.generator.score(messages, self.prompts.messages["choice_prefix"],

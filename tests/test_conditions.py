@@ -111,13 +111,16 @@ def test_a_place_no_document_mentions_is_named_as_missing(seed_assistant):
 
 @needs_seed
 def test_an_ordinal_the_evidence_lacks_is_not_answered_as_verified(seed_assistant):
-    a = seed_assistant.ask("2024년 제2차 서울스마트도시위원회 회의는 언제 열렸어?")
-    assert not a.verified and a.refused
-    ordinal = [c for c in a.conditions if c["text"] == "제2차"]
-    assert ordinal and ordinal[0]["met"] is not True
-    if a.unverified_reason == "condition_unmet":         # a quote was found: the honest partial answer
-        assert "'제2차'" in a.text and a.extractive and a.citations
-        assert a.text.startswith(PROMPTS.msg("condition_unmet", names="'제2차'"))
+    from rag.answer import collect
+    for strategy in ("free", "choice"):        # free generation, and candidate choice (conditions filter candidates)
+        a = collect(seed_assistant.stream("2024년 제2차 서울스마트도시위원회 회의는 언제 열렸어?",
+                                          strategy=strategy)).answer
+        assert not a.verified and a.refused, strategy
+        ordinal = [c for c in a.conditions if c["text"] == "제2차"]
+        assert ordinal and ordinal[0]["met"] is not True
+        if a.unverified_reason == "condition_unmet":     # a quote was found: the honest partial answer
+            assert "'제2차'" in a.text and a.extractive and a.citations
+            assert a.text.startswith(PROMPTS.msg("condition_unmet", names="'제2차'"))
     # the same question about the meeting that exists still gets its verified answer or the plain refusal
     b = seed_assistant.ask("2024년 제1차 서울스마트도시위원회 회의는 언제 열렸어?")
     assert b.verified or b.text == PROMPTS.messages["refusal"]
