@@ -12,7 +12,7 @@ import pytest
 
 from rag import guard
 from eval.guard_metrics import evaluate_guard
-from rag.guard import PLACEHOLDERS, TYPE_LABELS, guard_report, has_blocking, is_injection, mask, normalize, scan
+from rag.guard import PLACEHOLDERS, TYPE_LABELS, at_least, guard_report, has_blocking, is_injection, mask, normalize, scan
 from rag.records import Finding
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -437,3 +437,46 @@ def test_fast_on_a_long_document():
     fs = scan(text)
     assert time.perf_counter() - t0 < 2.0
     assert sum(f.type == "PHONE" and f.severity == "high" for f in fs) == 150
+
+
+# ------------------------------------------------------------------------------------------------ issue 31
+# markings said in any form of the text in hand, and 민감정보 by category (prompts/sensitive.toml) of a person
+
+@pytest.mark.parametrize("text", [
+    "첨부한 보고서는 국 내부에서만 공유하기로 한 문서예요. 핵심만 세 줄로 줄여 줘.",
+    "이 표는 밖으로 나가면 안 되는 자료라서요, 합계만 다시 계산해 주세요.",
+    "[취급주의] 하반기 인력 재배치 검토안\n1. 대상 부서: 5곳",
+    "본 문건은 열람 범위가 실장급으로 제한되어 있으니 요지만 정리 바랍니다.",
+])
+def test_a_restriction_said_of_the_text_in_hand_is_a_marking(text):
+    assert any(f.type == "CONFIDENTIAL" and at_least(f.severity, "medium") for f in scan(text)), text
+
+
+@pytest.mark.parametrize("text", [
+    "비공개 대상 정보는 무엇인가요?",
+    "대외비 문서의 보존 기간은 어떻게 정해져 있나요?",
+    "취급주의 스티커가 붙은 물품은 어떻게 보관하나요?",
+    "정보공개 청구 처리 절차를 알려 주세요.",
+])
+def test_a_question_about_the_category_is_not_a_marking(text):
+    assert not [f for f in scan(text) if f.type == "CONFIDENTIAL" and at_least(f.severity, "medium")], text
+
+
+@pytest.mark.parametrize("text", [
+    "회계과 한지수 주무관은 갑상선암 수술 후 방사선 치료를 받고 있어 출장에서 빼 주세요.",
+    "우리 팀 박도윤 씨가 뇌전증 약을 먹고 있대요. 당직표 짤 때 참고해 줘.",
+    "지원자 오태민은 횡령죄로 징역 1년에 집행유예 2년을 선고받은 사실이 있습니다.",
+    "저는 제2형 당뇨병으로 인슐린 주사를 맞고 있는데 점심시간 조정 신청서 써 줘.",
+])
+def test_sensitive_information_of_a_person_is_found_by_category(text):
+    assert any(f.type == "SENSITIVE" and f.severity == "high" for f in scan(text)), text
+
+
+@pytest.mark.parametrize("text", [
+    "갑상선암 조기 검진 사업 예산을 정리해 주세요.",
+    "뇌전증 환자 지원 정책의 주요 내용은?",
+    "공무원 노조 전임자 근무시간 면제 한도가 궁금합니다.",
+    "정신건강의학과 전문의 한지수 교수의 강연 안내문을 써 줘.",
+])
+def test_policy_talk_about_a_category_raises_nothing(text):
+    assert not [f for f in scan(text) if f.type == "SENSITIVE"], text
