@@ -11,8 +11,10 @@ Pure Python (regular expressions + checksums), no models, a few milliseconds per
     maskable(findings)               is there personal data mask() would replace (markings never are)
     personal_types(findings)         personal data worth a warning in an answer (the output check)
 
-Modules by job: normalize (views), detectors (personal data, markings), injection, scan (resolve), masking,
-policy (labels, severities, warning rule). The metric on a labelled set is eval/guard_metrics.py.
+Modules by job: normalize (views), detectors (personal data, markings), markings (a restriction said of the text in
+hand, in any form), sensitive (민감정보 by category: prompts/sensitive.toml, said of an identifiable person), injection,
+scan (resolve), masking, policy (labels, severities, warning rule). The metric on a labelled set is
+eval/guard_metrics.py.
 
 How it works
 - Detection runs on a normalized view of the text: NFKC per character (full-width letters and digits,
