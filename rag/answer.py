@@ -144,6 +144,14 @@ def loop_start(text: str, min_len: int = LOOP_MIN) -> int | None:
     return None
 
 
+_WH = re.compile(r"누구|누가|무엇|뭐|뭔|무슨|언제|어디|어느|몇|얼마|어떤|어떻게|왜|이름|명칭|(?:건|것은|거)\s*\??\s*$")
+
+
+def asks_what(question: str) -> bool:
+    """A question that asks for something (who, what, when, which, how many), not a yes/no question."""
+    return bool(_WH.search(question))
+
+
 def fragment(text: str) -> bool:
     """A piece of text with fewer than two letters: a stray syllable or marker the model wrote before its answer."""
     return sum(ch.isalnum() for ch in text) < 2
@@ -380,6 +388,9 @@ class Assistant:
             if not refused:
                 verdict = quotes.verify(raw, ev.passages, query, set(q_terms), self.cfg.min_support,
                                         {0: given} if given else None, lambda t: is_refusal(t, self.prompts))
+                if verdict.verified and verdict.restates and asks_what(query):
+                    # "위원장이 … 한 건?" answered "네, 위원장이 … 한 건[1].": the question back, not an answer
+                    verdict.verified, verdict.reason = False, "restates_question"
                 if verdict.verified:
                     conditions.check(conds, self.contexts(verdict, ev, hits))
                     # a condition the answer itself says the documents lack ("제2차 회의는 자료에 없습니다.") is

@@ -6,7 +6,7 @@ Seoul's figure: each quote is real, each answer is wrong. So the question's cond
 kiwipiepy and regular expressions, and each must be met in the cited passage's own context:
 
     kind       from the question                               met where (nearest first)
-    ordinal    제2차, 3호, 제330회, 1단계, 3대 (전략), 세 가지    quote sentence, its passage, its chunk, its section
+    ordinal    제2차, 3호, 제330회, 1단계, 3대 (전략), 여섯 번째   quote sentence, its passage, its chunk, its section
     year       2024년, '24년                                    the same
     name       proper nouns (kiwipiepy NNP): 부산, 서상열          the same, or another retrieved part of its document
     role       위원장, 발의자, 배석, 추진부서 (prompts/conditions.toml)   the quote sentence or the lines next to it
@@ -27,7 +27,7 @@ from pathlib import Path
 from index import korean
 
 # ordinal or counted unit after a number: 제2차, 3호, 제330회, 2단계, 3대 전략, 5개 과제
-_ORDINAL = re.compile(r"(?<![\d,.])((?<![가-힣])제\s*)?(\d{1,4})\s*(차|호|회|기|단계|대|번째|번|분기|권역|가지)")
+_ORDINAL = re.compile(r"(?<![\d,.])((?<![가-힣])제\s*)?(\d{1,4})\s*(차|호|회|기|단계|대|번째|번|분기|권역)")
 # a numbered part written after its name: 전략4, 과제 2, CHAPTER 04
 _NUMBERED = re.compile(r"(전략|과제|목표|분야|chapter|part)\s*0*(\d{1,2})(?!\d)", re.I)
 # the asked quantity and its unit: "몇 가구", "몇 명", "몇 %" — the answer's number must carry that unit
@@ -38,9 +38,10 @@ _ASKED_UNIT = re.compile(r"몇\s*(" + "|".join(_UNITS) + r")")
 _SAME_UNIT = {"명": ("명", "인"), "개": ("개", "개소", "곳"), "곳": ("곳", "개소", "개"), "개소": ("개소", "곳", "개"),
               "회": ("회", "차"), "차례": ("차례", "회", "번"), "%": ("%", "퍼센트"), "퍼센트": ("%", "퍼센트"),
               "km": ("km", "킬로미터"), "㎢": ("㎢", "km²", "km2")}
-# a count said in words: "세 가지", "다섯 개 과제"
-_WORD_COUNTS = {"한": 1, "두": 2, "세": 3, "네": 4, "다섯": 5, "여섯": 6, "일곱": 7, "여덟": 8, "아홉": 9, "열": 10}
-_WORD_COUNT = re.compile(r"(?<![가-힣])(" + "|".join(_WORD_COUNTS) + r")\s*(가지)")
+# an ordinal said in words: "여섯 번째 전략", "두 번째 주제발표" (documents number items 6번째, ⑥)
+_WORD_ORDINALS = {"첫": 1, "두": 2, "세": 3, "네": 4, "다섯": 5, "여섯": 6, "일곱": 7, "여덟": 8, "아홉": 9, "열": 10}
+_WORD_ORDINAL = re.compile(r"(?<![가-힣])(" + "|".join(_WORD_ORDINALS) + r")\s*번째")
+_CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩"
 # 2024년, '24년, and a year naming a plan or edition without 년 ("2040 서울도시기본계획", "2019 국가 AI 전략계획")
 _YEAR = re.compile(r"(?<!\d)(?:(\d{4})\s*년|'(\d{2})\s*년|((?:19|20)\d{2})(?=\s+[가-힣A-Za-z]))")
 # proper nouns that are not conditions: the assistant's own frame, pronoun-like words kiwipiepy tags NNP
@@ -113,9 +114,9 @@ def extract(question: str, lexicon: Lexicon) -> list[Condition]:
     for m in _ORDINAL.finditer(q):
         unit = "가지" if m.group(3) == "가지" else m.group(3)
         add(m.group(0), "ordinal", (_number_form(m.group(2), unit),))
-    for m in _WORD_COUNT.finditer(q):
-        n = _WORD_COUNTS[m.group(1)]
-        add(m.group(0), "ordinal", (f"{n}가지", f"{n}개", f"{n}대"))
+    for m in _WORD_ORDINAL.finditer(q):
+        n = _WORD_ORDINALS[m.group(1)]
+        add(m.group(0), "ordinal", (f"{n}번째", _compact(m.group(0)), _CIRCLED[n - 1]))
     for m in _NUMBERED.finditer(q):
         add(m.group(0), "ordinal", (f"{_compact(m.group(1))}{int(m.group(2))}", f"{_compact(m.group(1))}0{int(m.group(2))}"))
     for m in _ASKED_UNIT.finditer(q):

@@ -91,6 +91,7 @@ class Verdict:
     per_claim: list[Quote | None]   # the quote of each claim (None: nothing new to support, or unverified)
     reason: str = ""             # why not: "no_support" | "negative_claim" | "empty" | "condition_unmet"
     missing: list[int] = field(default_factory=list)   # claims that say a part of the question is not in the documents
+    restates: bool = False       # no claim says anything the question does not (fine for 예/아니요, no answer to 누구?)
 
     @property
     def quotes(self) -> list[Quote]:
@@ -117,8 +118,9 @@ def claims(answer: str) -> list[Claim]:
     return merged
 
 
-def new_content(claim: str, q_terms: set[str]) -> tuple[set[str], set[str], list[str]]:
-    """(names, other content morphemes, numbers) of a claim that the question does not already contain."""
+def new_content(claim: str, q_terms: set[str], fallback: bool = True) -> tuple[set[str], set[str], list[str]]:
+    """(names, other content morphemes, numbers) of a claim that the question does not already contain. With
+    `fallback`, a claim that only restates the question gets all its content morphemes instead (they need a quote)."""
     body = MARKER.sub("", claim)
     q = set(q_terms) | GENERIC
     # kiwipiepy keeps a sentence's full stop on a foreign word that ends it ("… TXT, MD." → "md."): not content
@@ -127,7 +129,7 @@ def new_content(claim: str, q_terms: set[str]) -> tuple[set[str], set[str], list
     names = {t for t, tag in tagged if tag in NAMES}
     words = {t for t, tag in tagged if tag not in NAMES}
     nums = numbers(body)
-    if not (names or words or nums):
+    if not (names or words or nums) and fallback:
         # a claim that only restates the question ("… 서버로 보내지 않습니다" to "… 서버로 보내?") still needs a
         # sentence that says it: all its content morphemes count
         words = {t for t, _ in korean.tagged_terms(body) if t not in GENERIC and not t[0].isdigit()}
@@ -252,4 +254,5 @@ def verify(answer: str, passages: list[Passage], question: str, q_terms: set[str
         per.append(q)
     if not any(per):
         return Verdict(False, cs, per, "empty" if not cs else "no_support")
-    return Verdict(True, cs, per, missing=said_missing)
+    restates = not any(any(new_content(c.text, q_terms, fallback=False)) for c, q in zip(cs, per) if q is not None)
+    return Verdict(True, cs, per, missing=said_missing, restates=restates)

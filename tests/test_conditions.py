@@ -33,7 +33,11 @@ def test_ordinals_years_roles_and_names_are_taken_from_the_question():
     busan = [c for c in conditions.extract("부산시의 AI 특별위원회 위원은 몇 명이야?", LEX) if c.kind == "name"]
     assert busan and busan[0].text == "부산시" and "부산" in busan[0].forms
     assert kinds("그 계획의 3대 전략을 모두 알려 주세요").get("3대") == "ordinal"
-    assert "세 가지" in kinds("추진 과제 세 가지가 뭐야?")
+    # how many items are asked for is not a word the passage must hold; an ordinal in words is
+    assert not kinds("추진 과제 세 가지가 뭐야?")
+    sixth = conditions.extract("뉴욕 전략의 여섯 번째 전략은 뭐야?", LEX)
+    assert [c.kind for c in sixth if c.text == "여섯 번째"] == ["ordinal"]
+    assert conditions.holds(sixth[0], "⑥ 시민 참여") and not conditions.holds(sixth[0], "⑤ 공평한 기회")
 
 
 def test_the_longest_role_wins_and_a_number_is_not_read_inside_another():
@@ -199,3 +203,14 @@ def test_the_asked_unit_must_come_with_a_number():
     assert conditions.holds(people[0], "위원 수는 15인 이내로 하고")
     pct = conditions.extract("성장률은 몇 퍼센트야?", LEX)
     assert any(c.kind == "unit" and conditions.holds(c, "연 7% 성장") for c in pct)
+
+
+def test_the_question_said_back_is_no_answer_to_a_wh_question():
+    from rag.answer import asks_what
+    ps = [Passage(1, "회의록.txt", None, "", "위원장은 스마트도시 기본계획에 사이버보안이 꼭 들어가야 한다고 말했다.")]
+    q = "위원장이 스마트도시 기본계획에 꼭 들어가야 한다고 한 건?"
+    terms = {"위원장", "스마트", "도시", "기본", "계획", "들어가", "하"}
+    v = verify("네, 위원장이 스마트도시 기본계획에 꼭 들어가야 한다고 했습니다[1].", ps, q, terms)
+    assert v.restates and asks_what(q)
+    assert not verify("위원장은 사이버보안이 꼭 들어가야 한다고 했습니다[1].", ps, q, terms).restates
+    assert not asks_what("예시 민원 앱은 위치 정보를 서버로 보내?")          # a yes/no question may say it back
