@@ -59,10 +59,16 @@ _TOPIC_AFTER = re.compile(r"^\s?(?:환자\s?(?:수|비율|지원|관리)|피해�
 _SENTENCE = re.compile(r"[^.!?\n]*(?:[.!?\n]|$)")
 
 
+# what may follow a two-syllable term: a particle, a copula, or the end of the word ("게이라는" yes, "게이오" no)
+_SHORT_NEXT = r"(?![가-힣])|(?=[이가은는을를의로으와과라인였에도만자적임])"
+
+
 def _term_pattern(term: str) -> str:
     t = re.escape(term.strip()).replace(r"\ ", r"\s?")
     if re.fullmatch(r"[A-Za-z0-9\\.\-]+", t):
         return r"(?<![A-Za-z])" + t + r"(?![A-Za-z])"
+    if re.fullmatch(r"[가-힣]{2}", term.strip()):
+        return t + r"(?:" + _SHORT_NEXT + r")"
     return t
 
 
@@ -77,6 +83,10 @@ _ANY_PREDICATE = ("사실", "이라는", "라는", "임을", "이라고", "라�
 # categories whose words are also public talk about public people (a politician's party, a believer's church): a
 # predicate must say the term is someone's; health, criminal, genetic terms said of a named person are enough
 NEED_PREDICATE = ("belief",)
+# a belief term that already says it is someone's: 불교 신자, 당원, 조합원, 신도회장
+_MEMBER = re.compile(r"신자|신도|교인|불자|당원|조합원|회원|간부|지부장|위원장|스님|목사|신부님|무슬림")
+_BELIEF_ACTS = ("예배", "미사", "법회", "기도", "성경", "예불", "라마단", "금식", "출가", "환속", "세례", "지지하", "지지한",
+                "지지를", "게시", "성향", "쪽이라", "편이라")
 WINDOW = 24                    # characters after a term in which its predicate must stand
 
 
@@ -92,6 +102,8 @@ def _patterns(path: str = str(LEXICON)) -> tuple[tuple[str, re.Pattern, re.Patte
             if isinstance(value, list):
                 terms.update(v for v in value if isinstance(v, str) and len(v.strip()) >= 2)
         preds = set(_ANY_PREDICATE)
+        if cat == "belief":
+            preds.update(_BELIEF_ACTS)
         for name in _PREDICATES[cat]:
             preds.update(v for v in grammar.get(name, []) if isinstance(v, str) and v.strip())
         words = [_term_pattern(t) for t in sorted(terms, key=len, reverse=True)]
@@ -118,7 +130,8 @@ def find(t: str, people: list[tuple[int, int]] = ()) -> list[tuple[str, int, int
             for m in words.finditer(t, sent.start(), sent.end()):
                 after = t[m.end():min(sent.end(), m.end() + WINDOW)]
                 # the term is someone's only when a predicate says so ("… 진단을 받", "… 신자로", "… 선고받은")
-                if _TOPIC_AFTER.match(after) or (preds is not None and not preds.search(after)):
+                if _TOPIC_AFTER.match(after) or (preds is not None and not preds.search(after)
+                                                 and not _MEMBER.search(m.group(1))):
                     continue
                 out.append(("SENSITIVE", m.start(1), m.end(1), "high"))
             if shapes is not None:                # 징역 8개월, 장애 2급: the shape says it is someone's
