@@ -468,7 +468,7 @@ class Assistant:
     @staticmethod
     def contexts(verdict: quotes.Verdict, ev: Evidence, hits) -> list[conditions.Context]:
         """Where each quote stands: its sentence, the lines next to it, its passage, its chunks, its section and the
-        other retrieved chunks of its document."""
+        header lines of its chunks."""
         by_n = {p.n: p for p in ev.passages}
         chunks = {h.chunk.id: h.chunk for h in hits}
         out = []
@@ -478,10 +478,9 @@ class Assistant:
             lo, hi = (max(min(idx) - 1, 0), min(max(idx) + 1, len(p.spans) - 1)) if idx else (None, None)
             lines = p.text[p.spans[lo].start:p.spans[hi].end] if idx else q.text
             own = [chunks[i] for i in p.chunk_ids if i in chunks]
-            doc = [h.chunk.text for h in hits if h.chunk.source == p.source and h.chunk.id not in p.chunk_ids]
             chunk_text = "\n".join(c.text for c in own)
             out.append(conditions.Context(q.text, lines, p.text, chunk_text,
-                                          " ".join([p.section] + [c.section for c in own]), "\n".join(doc),
+                                          " ".join([p.section] + [c.section for c in own]),
                                           conditions.header_lines(chunk_text)))
         return out
 
@@ -561,7 +560,7 @@ class Assistant:
             by_n = {p.n: p for p in ev.passages}
             cands = [c for c in cands if not conditions.unmet(conditions.check(
                 [replace(x) for x in conds],
-                [conditions.Context(c.sentence, c.sentence, by_n[c.n].text, by_n[c.n].text, by_n[c.n].section, "")]))]
+                [conditions.Context(c.sentence, c.sentence, by_n[c.n].text, by_n[c.n].text, by_n[c.n].section)]))]
             if not cands:
                 return self.prompts.messages["refusal"], None
         refusal = self.prompts.messages["refusal"]

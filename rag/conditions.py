@@ -8,7 +8,7 @@ kiwipiepy and regular expressions, and each must be met in the cited passage's o
     kind       from the question                               met where (nearest first)
     ordinal    제2차, 3호, 제330회, 1단계, 3대 (전략), 여섯 번째   quote sentence, its passage, its chunk, its section
     year       2024년, '24년                                    the same
-    name       proper nouns (kiwipiepy NNP): 부산, 서상열          the same, or another retrieved part of its document
+    name       proper nouns (kiwipiepy NNP): 부산, 서상열          quote sentence, its lines, its passage, its section
     role       위원장, 발의자, 배석, 추진부서 (prompts/conditions.toml)   the quote sentence or the lines next to it
     unit       the asked quantity's unit: 몇 가구, 몇 명, 몇 %        a number with that unit in the quote or its lines
 
@@ -55,7 +55,8 @@ class Condition:
     kind: str                      # "ordinal" | "year" | "name" | "role" | "unit"
     forms: tuple[str, ...]         # compact forms, any of which meets it
     met: bool | None = None        # None: not checked (no answer to check)
-    where: str = ""                # "sentence" | "lines" | "passage" | "chunk" | "section" | "document" | "absent" | ""
+    where: str = ""                # "sentence" | "lines" | "passage" | "chunk" | "section" | "headers" | "absent" |
+    #                                "said_missing" (the answer says the documents lack it) | "" (unmet)
 
     def to_json(self) -> dict:
         return {"text": self.text, "kind": self.kind, "met": self.met, "where": self.where}
@@ -171,24 +172,32 @@ class Context:
     passage: str
     chunk: str                     # the chunks its passage came from
     section: str
-    document: str                  # the other retrieved chunks of the same document
     headers: str = ""              # the header-like lines of its chunks (a table's column names: 연번 사업명 … 주관부서)
 
 
+# where each kind of condition may be met, nearest first: a role or the asked unit beside the quote (a role may also be
+# a column name of the quote's table); a name in the quote's own passage or section (a chunk also holds unrelated
+# neighbours: "광주" two lines below a figure about Seoul); an ordinal or a year also in the quote's chunk, which holds
+# the heading lines a passage may leave out ("2024년 제1차 … 회의록")
+LEVELS = {"role": ("sentence", "lines", "headers"), "unit": ("sentence", "lines"),
+          "name": ("sentence", "lines", "passage", "section"),
+          "ordinal": ("sentence", "lines", "passage", "chunk", "section"),
+          "year": ("sentence", "lines", "passage", "chunk", "section")}
+
+
 def check(conds: list[Condition], contexts: list[Context]) -> list[Condition]:
-    """Mark each condition met or not in the quotes' contexts. Roles must be near the quote (its sentence or the lines
-    next to it); the other kinds anywhere in the quote's passage, chunk or section, and names also elsewhere in the
-    retrieved parts of the quoted document."""
+    """Mark each condition met or not in the quotes' contexts, at the levels LEVELS allows for its kind."""
     for c in conds:
         if c.where == "absent":
             continue
-        levels = ["sentence", "lines", "headers"] if c.kind == "role" else ["sentence", "lines"] \
-            if c.kind == "unit" else ["sentence", "lines", "passage", "chunk", "section"]
-        if c.kind == "name":
-            levels.append("document")
+        levels = LEVELS[c.kind]
         c.met, c.where = False, ""
         for level in levels:
-            if any(holds(c, getattr(ctx, level)) for ctx in contexts):
+            if level == "headers":                # a column name: a whole word of a header line
+                hit = any(_compact(w) in c.forms for ctx in contexts for w in ctx.headers.split())
+            else:
+                hit = any(holds(c, getattr(ctx, level)) for ctx in contexts)
+            if hit:
                 c.met, c.where = True, level
                 break
     return conds

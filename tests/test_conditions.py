@@ -21,8 +21,8 @@ def kinds(question: str) -> dict[str, str]:
 
 
 def ctx(sentence: str, *, lines: str = "", passage: str = "", chunk: str = "", section: str = "",
-        document: str = "") -> conditions.Context:
-    return conditions.Context(sentence, lines or sentence, passage or sentence, chunk, section, document)
+        headers: str = "") -> conditions.Context:
+    return conditions.Context(sentence, lines or sentence, passage or sentence, chunk, section, headers)
 
 
 # ------------------------------------------------------------------------------------------------ extraction
@@ -214,3 +214,13 @@ def test_the_question_said_back_is_no_answer_to_a_wh_question():
     assert v.restates and asks_what(q)
     assert not verify("위원장은 사이버보안이 꼭 들어가야 한다고 했습니다[1].", ps, q, terms).restates
     assert not asks_what("예시 민원 앱은 위치 정보를 서버로 보내?")          # a yes/no question may say it back
+
+
+def test_a_role_may_be_a_column_name_of_the_quoted_table_but_not_part_of_a_word():
+    conds = [c for c in conditions.extract("빅데이터 플랫폼 사업의 주관부서는 어디야?", LEX) if c.kind == "role"]
+    conditions.check(conds, [ctx("12 빅데이터 플랫폼 구축 디지털정책관 빅데이터담당관",
+                                 headers="연번 사업명 사업 개요 주관부서 추진부서")])
+    assert conds[0].met and conds[0].where == "headers"
+    director = [c for c in conditions.extract("연구원 원장 이름 알려줘.", LEX) if c.kind == "role"]
+    conditions.check(director, [ctx("이세원 | 국토연구원 부연구위원", headers="한국도시부동산학회장 국토연구원장단")])
+    assert director[0].met is False
