@@ -179,8 +179,14 @@ def test_ask_refuses_as_if_the_secret_did_not_exist(site, monkeypatch, capsys):
     nothing = json.loads(capsys.readouterr().out)
     lee = outs["lee"]
     assert not leaked(shown(lee)) and SECRET_FILE not in shown(lee)
-    assert lee["refused"] and nothing["refused"] and lee["answer"] == nothing["answer"]
-    assert lee["citations"] == nothing["citations"] == []
+    assert lee["refused"] and nothing["refused"] and not nothing["citations"]
+    # refused as a question nothing answers is: the plain refusal, or (issue 30) the answer that names a condition of
+    # the question the permitted documents do not meet, with evidence from permitted files only
+    from rag.prompting import load_prompts
+    msgs = load_prompts(Path(__file__).resolve().parents[1] / "prompts").messages
+    heads = (msgs["refusal"], msgs["condition_absent"].split("{")[0], msgs["condition_unmet"].split("{")[0])
+    assert lee["answer"].startswith(heads) and nothing["answer"].startswith(heads), (lee["answer"], nothing["answer"])
+    assert all(Path(c["source"]).name != SECRET_FILE for c in lee["citations"])
     kim = outs["kim"]
     assert not kim["refused"] and "17" in kim["answer"], kim
     assert any(Path(c["source"]).name == SECRET_FILE for c in kim["citations"])
