@@ -99,6 +99,8 @@ def test_a_wrong_date_from_the_model_is_withheld_or_right(seed_assistant):
     a = seed_assistant.ask("2024년 제1차 서울스마트도시위원회 회의는 언제 열렸어?")
     if not a.refused:
         assert "26" in a.text and a.verified and any("26" in c.quote for c in a.citations)
+    elif a.unverified_reason == "condition_unmet":        # a quote without 제1차 beside it: evidence, not an answer
+        assert not a.verified and a.extractive and PROMPTS.messages["refusal"] in a.text
     else:
         assert a.text == PROMPTS.messages["refusal"] and not a.citations
 
