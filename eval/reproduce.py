@@ -21,6 +21,10 @@ STEPS: list[tuple[str, list[str], bool]] = [          # (name, arguments after `
     ("guard-gaps", ["guard", "--dataset", "eval/datasets/guard_gaps.jsonl", "--name", "guard-gaps"], False),
     ("guard-gaps-heldout", ["guard", "--dataset", "eval/datasets/guard_gaps_heldout.jsonl",
                             "--name", "guard-gaps-heldout"], False),
+    # issue 31: the blind guard sets (the *-first reports are the guard before the change, kept as measured; the
+    # real-text check is python -m eval.guard_realtext)
+    ("guard-blind-dev-last", ["guard", "--dataset", "guard_blind_dev", "--name", "guard-blind-dev-last"], False),
+    ("guard-blind-heldout", ["guard", "--dataset", "guard_blind_heldout", "--name", "guard-blind-heldout"], False),
     ("retrieval-seoul_qa", ["retrieval", "--dataset", "seoul_qa", "--corpus", str(SEOUL_CORPUS)], False),
     ("retrieval-korquad", ["retrieval", "--dataset", "korquad"], False),
     ("fusion-sweep", ["sweep", "--dataset", "seoul_qa", "--dataset", "korquad", "--candidates", "20,50,100"], False),
@@ -55,6 +59,12 @@ STEPS: list[tuple[str, list[str], bool]] = [          # (name, arguments after `
                                    str(SEOUL_CORPUS), "--strategies", "free", "--name", "answers-evidence-seoul_qa"], True),
     ("answers-heldout-evidence", ["answers", "--dataset", "eval/datasets/seoul_qa_heldout.jsonl", "--corpus",
                                   str(SEOUL_CORPUS), "--strategies", "free", "--name", "answers-heldout-evidence"], True),
+    # issue 30: the blind near-miss and KorQuAD multi-part sets (the *-first reports are the answer path before the
+    # change; eval/reports/answer-conditions.md puts them side by side: python -m eval.conditions_report)
+    ("answers-nearmiss_heldout", ["answers", "--dataset", "nearmiss_heldout", "--name",
+                                  "answers-nearmiss_heldout-after"], True),
+    ("answers-korquad_multipart_heldout", ["answers", "--dataset", "eval/datasets/korquad_multipart_heldout.jsonl",
+                                           "--name", "answers-korquad_multipart_heldout-after"], True),
     ("latency", ["latency", "--dataset", "eval/datasets/seoul_qa_curve.jsonl", "--corpus", str(SEOUL_CORPUS),
                  "--limit", "6", "--name", "latency"], True),
     ("load-8users-5min", ["load", "--dataset", "eval/datasets/seoul_qa_curve.jsonl", "--corpus", str(SEOUL_CORPUS),
