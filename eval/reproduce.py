@@ -62,9 +62,9 @@ STEPS: list[tuple[str, list[str], bool]] = [          # (name, arguments after `
     # issue 30: the blind near-miss and KorQuAD multi-part sets (the *-first reports are the answer path before the
     # change; eval/reports/answer-conditions.md puts them side by side: python -m eval.conditions_report)
     ("answers-nearmiss_heldout", ["answers", "--dataset", "nearmiss_heldout", "--name",
-                                  "answers-nearmiss_heldout-after"], True),
+                                  "answers-nearmiss_heldout"], True),
     ("answers-korquad_multipart_heldout", ["answers", "--dataset", "eval/datasets/korquad_multipart_heldout.jsonl",
-                                           "--name", "answers-korquad_multipart_heldout-after"], True),
+                                           "--name", "answers-korquad_multipart_heldout"], True),
     ("latency", ["latency", "--dataset", "eval/datasets/seoul_qa_curve.jsonl", "--corpus", str(SEOUL_CORPUS),
                  "--limit", "6", "--name", "latency"], True),
     ("load-8users-5min", ["load", "--dataset", "eval/datasets/seoul_qa_curve.jsonl", "--corpus", str(SEOUL_CORPUS),
