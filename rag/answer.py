@@ -588,7 +588,9 @@ class Assistant:
         warnings: list[str] = []
         by_n = {p.n: p for p in passages}
         parts = []
-        for c, q in zip(verdict.claims, verdict.per_claim):
+        for i, (c, q) in enumerate(zip(verdict.claims, verdict.per_claim)):
+            if i in verdict.echoes:
+                continue                        # the asker's own request said back is not part of the answer
             body = re.sub(r"[ \t]+([.,!?])", r"\1", _MARKER.sub("", c.text)).strip()
             if q is None and fragment(body):
                 continue                        # "가[1]." before the first sentence: not a sentence, not shown

@@ -92,6 +92,7 @@ class Verdict:
     reason: str = ""             # why not: "no_support" | "negative_claim" | "empty" | "condition_unmet"
     missing: list[int] = field(default_factory=list)   # claims that say a part of the question is not in the documents
     restates: bool = False       # no claim says anything the question does not (fine for 예/아니요, no answer to 누구?)
+    echoes: list[int] = field(default_factory=list)    # claims that repeat a request of the asker's ("회신은 …로 부탁")
 
     @property
     def quotes(self) -> list[Quote]:
@@ -234,10 +235,19 @@ def verify(answer: str, passages: list[Passage], question: str, q_terms: set[str
     cs = claims(answer)
     per: list[Quote | None] = []
     said_missing: list[int] = []
+    echoes: list[int] = []
+    requests = [compact(x)[0].rstrip(".") for x in re.split(r"(?<=[.!?])\s+|\n+", question)
+                if x.strip() and not x.strip().endswith("?")]
     for i, c in enumerate(cs):
         given = (given_quotes or {}).get(i)
         if missing is not None and len(cs) > 1 and missing(MARKER.sub("", c.text)):
             said_missing.append(i)
+            per.append(None)
+            continue
+        body = compact(MARKER.sub("", c.text).strip(_STRIP))[0].rstrip(".")
+        if len(cs) > 1 and body and any(body == r or (len(body) >= 6 and body in r) or
+                                        (len(r) >= 6 and r in body and len(body) - len(r) <= 12) for r in requests):
+            echoes.append(i)                        # "회신은 [전화번호]로 부탁드립니다": the asker's own request said back
             per.append(None)
             continue
         names, words, nums = new_content(c.text, q_terms)
@@ -255,4 +265,4 @@ def verify(answer: str, passages: list[Passage], question: str, q_terms: set[str
     if not any(per):
         return Verdict(False, cs, per, "empty" if not cs else "no_support")
     restates = not any(any(new_content(c.text, q_terms, fallback=False)) for c, q in zip(cs, per) if q is not None)
-    return Verdict(True, cs, per, missing=said_missing, restates=restates)
+    return Verdict(True, cs, per, missing=said_missing, restates=restates, echoes=echoes)

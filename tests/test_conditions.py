@@ -224,3 +224,16 @@ def test_a_role_may_be_a_column_name_of_the_quoted_table_but_not_part_of_a_word(
     director = [c for c in conditions.extract("연구원 원장 이름 알려줘.", LEX) if c.kind == "role"]
     conditions.check(director, [ctx("이세원 | 국토연구원 부연구위원", headers="한국도시부동산학회장 국토연구원장단")])
     assert director[0].met is False
+
+
+def test_the_askers_own_request_said_back_is_left_out_not_a_reason_to_withhold():
+    ps = [Passage(1, "안내.md", None, "", "도우미가 읽는 형식은 HWP, HWPX, PDF, DOCX입니다.")]
+    q = "도우미는 어떤 파일 형식을 읽을 수 있나요? 회신은 [전화번호]로 부탁드립니다"
+    v = verify("읽을 수 있는 형식은 HWP, HWPX, PDF, DOCX입니다[1]. 회신은 [전화번호]로 부탁드립니다.", ps, q,
+               {"도우미", "파일", "형식", "읽", "회신", "전화", "번호", "부탁"})
+    assert v.verified and v.echoes == [1]
+    short = "도우미는 어떤 파일 형식을 읽을 수 있나요? 회신은 [전화번호]로"        # the request, said back with a verb
+    v = verify("형식은 HWP, HWPX, PDF, DOCX입니다[1]. 회신은 [전화번호]로 보내 주세요.", ps, short, {"도우미", "형식"})
+    assert v.verified and v.echoes == [1]
+    # a claim that is not the asker's words still needs its quote
+    assert not verify("읽을 수 있는 형식은 HWP입니다[1]. 결과는 메일로 보냅니다.", ps, q, {"도우미", "형식"}).verified
