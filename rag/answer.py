@@ -399,14 +399,14 @@ class Assistant:
                     for c in conditions.unmet(conds):
                         if said and conditions.holds(c, said):
                             c.where = "said_missing"
-                    if [c for c in conditions.unmet(conds) if c.where != "said_missing"]:
+                    unmet = [c for c in conditions.unmet(conds) if c.where != "said_missing"]
+                    if unmet:
                         verdict.verified, verdict.reason = False, "condition_unmet"
             if refused:
                 text, cites = self.refusal(absent), []
             elif verdict.reason == "condition_unmet":
                 refused = True
-                text, cites = self.related_only([c for c in conditions.unmet(conds) if c.where != "said_missing"],
-                                                verdict, ev)
+                text, cites = self.related_only(unmet, verdict, ev)
                 extractive = bool(cites)
             elif not verdict.verified and self.cfg.unverified == "extract" and ev.top_sentence() is not None:
                 text, cites = self.extract(ev)

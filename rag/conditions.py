@@ -112,6 +112,7 @@ def extract(question: str, lexicon: Lexicon) -> list[Condition]:
             out.append(Condition(text.strip(), kind, forms))
 
     q = unicodedata.normalize("NFC", question)
+    compact_q = _compact(q)
     for m in _ORDINAL.finditer(q):
         unit = "가지" if m.group(3) == "가지" else m.group(3)
         add(m.group(0), "ordinal", (_number_form(m.group(2), unit),))
@@ -132,7 +133,7 @@ def extract(question: str, lexicon: Lexicon) -> list[Condition]:
             forms = lexicon.aliases.get(c, (c,)) + ((stem,) if len(stem) >= 2 and stem != c else ())
             # a name kiwipiepy cut out of a known abbreviation ("과기" of "과기정통부") stands for that whole group
             for key, group in lexicon.aliases.items():
-                if c in key and key != c and key in _compact(q):
+                if c in key and key != c and key in compact_q:
                     forms += group
             add(form, "name", tuple(dict.fromkeys(forms)))
     taken: list[tuple[int, int]] = []
