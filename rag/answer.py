@@ -365,6 +365,7 @@ class Assistant:
         requested, strategy = strategy, ""
         draft_text = ""
         extractive = False
+        repairs: list[dict] = []
         if absent or self.insufficient(ev, hits):
             text, refused, cites = self.refusal(absent), True, []
             timings.update(ttft_ms=0.0, prompt_tokens=0, prefill_tokens=0, completion_tokens=0)
@@ -417,8 +418,7 @@ class Assistant:
                 text, cites = self.prompts.messages["refusal"], []
                 warnings.append(self.prompts.msg("warn_unsupported"))
             else:
-                text, cites, dropped = self.cite(verdict, ev.passages)
-                warnings += dropped
+                text, cites, repairs = self.cite(verdict, ev.passages)
             truncated = stats.finish_reason == "length"
             if truncated and not refused:
                 warnings.append(self.prompts.msg("warn_truncated", max_tokens=self.cfg.max_tokens))
@@ -439,7 +439,8 @@ class Assistant:
                                    extractive=extractive,
                                    unverified_reason=(verdict.reason if verdict and not verdict.verified else ""),
                                    draft=draft_text, user=viewer.name,
-                                   withheld=found["withheld"], conditions=[c.to_json() for c in conds]))
+                                   withheld=found["withheld"], conditions=[c.to_json() for c in conds],
+                                   repairs=repairs))
 
     # ------------------------------------------------------------------ conditions of the question
     def conditions(self, query: str, viewer: Viewer) -> list[conditions.Condition]:
@@ -495,7 +496,8 @@ class Assistant:
         p = {p.n: p for p in ev.passages}[q.n]
         text = self.prompts.msg("condition_unmet", names=names) + " " + \
             self.prompts.msg("related_evidence", quote=q.text.strip(), n=q.n)
-        return text, [Citation(p.n, p.source, p.page, p.text, p.section, quote=q.text, quotes=[(q.start, q.end)])]
+        return text, [Citation(p.n, p.source, p.page, p.text, p.section_at(q.start), quote=q.text,
+                                    quotes=[(q.start, q.end)])]
 
     # ------------------------------------------------------------------ answer strategies
     def route(self, question: str, main: str, open_style: str) -> tuple[str, str | None]:
@@ -580,12 +582,15 @@ class Assistant:
         p, sp = ev.top_sentence()
         quote = p.text[sp.start:sp.end]
         return (self.prompts.msg("extractive_answer", quote=quote, n=p.n),
-                [Citation(p.n, p.source, p.page, p.text, p.section, quote=quote, quotes=[(sp.start, sp.end)])])
+                [Citation(p.n, p.source, p.page, p.text, p.section_at(sp.start), quote=quote,
+                          quotes=[(sp.start, sp.end)])])
 
-    def cite(self, verdict: quotes.Verdict, passages: list[Passage]) -> tuple[str, list[Citation], list[str]]:
+    @staticmethod
+    def cite(verdict: quotes.Verdict, passages: list[Passage]) -> tuple[str, list[Citation], list[dict]]:
         """The answer rebuilt claim by claim: each cites the passage holding its verified quote (a wrong marker is
-        corrected and said so, a marker to a passage without a quote is dropped); citations carry their quotes."""
-        warnings: list[str] = []
+        corrected, recorded as a repair for the audit log, a marker to a passage without a quote is dropped);
+        citations carry their quotes."""
+        repairs: list[dict] = []
         by_n = {p.n: p for p in passages}
         parts = []
         for i, (c, q) in enumerate(zip(verdict.claims, verdict.per_claim)):
@@ -599,7 +604,7 @@ class Assistant:
             else:
                 ns = [q.n]
                 if c.cited and q.n not in c.cited:
-                    warnings.append(self.prompts.msg("warn_citation_moved", n=c.cited[0], m=q.n))
+                    repairs.append({"kind": "citation_moved", "from": c.cited[0], "to": q.n})
             marks = "".join(f"[{n}]" for n in ns)
             parts.append(body[:-1] + marks + body[-1] if marks and body.endswith((".", "!", "?")) else body + marks)
         text = " ".join(parts)
@@ -607,9 +612,9 @@ class Assistant:
         for n in dict.fromkeys(q.n for q in verdict.quotes):
             p = by_n[n]
             spans = [(q.start, q.end) for q in verdict.quotes if q.n == n]
-            cites.append(Citation(n, p.source, p.page, p.text, p.section,
+            cites.append(Citation(n, p.source, p.page, p.text, p.section_at(spans[0][0]),
                                   quote=" … ".join(p.text[s:e] for s, e in spans), quotes=spans))
-        return text, cites, warnings
+        return text, cites, repairs
 
     def ask(self, question: str, history: list[Turn] | None = None,
             cancel: threading.Event | None = None, viewer: Viewer = LOCAL) -> Answer:

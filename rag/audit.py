@@ -71,7 +71,7 @@ class AuditLog:
             "cited_sources": [{"source": c.source, "page": c.page} for c in getattr(answer, "citations", [])],
             "warnings": len(getattr(answer, "warnings", [])), "truncated": getattr(answer, "truncated", None),
             "strategy": getattr(answer, "strategy", None), "verified": getattr(answer, "verified", None),
-            "extractive": getattr(answer, "extractive", None),
+            "extractive": getattr(answer, "extractive", None), "repairs": getattr(answer, "repairs", []),
             "user": getattr(answer, "user", None), "withheld_by_access": getattr(answer, "withheld", 0),
             "error": _masked(error),
             "timings": {k: round(v, 1) if isinstance(v, float) else v for k, v in getattr(answer, "timings", {}).items()},

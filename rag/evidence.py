@@ -31,6 +31,7 @@ class Span:
     end: int
     terms: set[str]
     score: float = 0.0
+    section: str | None = None      # the heading of the chunk it came from (None: the passage's own)
 
 
 @dataclass
@@ -53,6 +54,14 @@ class Passage:
                     self.spans.append(Span(pos, pos + len(line), set(korean.terms(line))))
                 pos += len(line) + 1
         return [(sp, self.text[sp.start:sp.end]) for sp in self.spans]
+
+    def section_at(self, offset: int) -> str:
+        """The heading of the section holding the sentence at `offset`: a passage joins neighbouring sentences of
+        one page, and they may come from chunks of different sections (§1's label on a §4 sentence is wrong)."""
+        for sp in self.spans:
+            if sp.start <= offset < sp.end and sp.section is not None:
+                return sp.section
+        return self.section
 
 
 @dataclass
@@ -198,7 +207,7 @@ def select_evidence(question: str, hits: list[Hit], budget_chars: int, df: Count
         else:
             last = Passage(len(passages) + 1, s.source, s.page, s.section, "", [s.chunk_id], set(s.terms))
             passages.append(last)
-        last.spans.append(Span(len(last.text), len(last.text) + len(s.text), set(s.terms), s.score))
+        last.spans.append(Span(len(last.text), len(last.text) + len(s.text), set(s.terms), s.score, s.section))
         last.text += s.text
         if s is best:
             top = (last.n, len(last.spans) - 1)

@@ -23,12 +23,12 @@ REQUIRED = {
 }
 MESSAGES = {
     "refusal": set(), "refusal_variants": None, "ai_notice": set(), "ai_label": set(), "no_evidence": set(),
-    "warn_unsupported": set(), "warn_dropped_citation": {"n"}, "warn_injection_in_evidence": {"source"},
+    "warn_unsupported": set(), "warn_injection_in_evidence": {"source"},
     "warn_pii_in_answer": {"types"}, "history_user": {"text"}, "history_assistant": {"text"},
     "warn_truncated": {"max_tokens"}, "cli_withdrawn": set(), "cli_final": set(), "cli_refused": set(),
     "cli_generation_failed": {"reason"}, "quote_format": {"quote", "answer"}, "quote_none": set(),
     "choice_prefix": set(), "choice_answer": {"answer", "n"}, "extractive_answer": {"quote", "n"},
-    "warn_extractive": set(), "warn_citation_moved": {"n", "m"}, "question_too_long": {"tokens", "limit"},
+    "warn_extractive": set(), "question_too_long": {"tokens", "limit"},
     "condition_absent": {"names"}, "condition_unmet": {"names"}, "related_evidence": {"quote", "n"},
 }
 

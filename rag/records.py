@@ -44,6 +44,9 @@ class Answer:
     withheld: int = 0                # candidates access rules kept out (for the audit log only: never shown)
     # the question's conditions and whether the cited context meets each (rag/conditions.py): {text, kind, met, where}
     conditions: list = field(default_factory=list)
+    # what the code corrected in the model's draft ({"kind": "citation_moved", "from": 3, "to": 1}): for the audit
+    # record and the JSON, never shown to the asker (a repair note is not something they can act on)
+    repairs: list = field(default_factory=list)
 
 
 @dataclass
@@ -62,5 +65,5 @@ def answer_json(a: Answer, id_=None) -> dict:
             "citations": [{"n": c.n, "source": c.source, "page": c.page, "section": c.section, "text": c.text,
                            "quote": c.quote, "quote_spans": [list(q) for q in c.quotes]}
                           for c in a.citations],
-            "warnings": a.warnings, "conditions": a.conditions,
+            "warnings": a.warnings, "conditions": a.conditions, "repairs": a.repairs,
             "timings": {k: (round(v, 1) if isinstance(v, float) else v) for k, v in a.timings.items()}}
