@@ -98,3 +98,19 @@ def split_sentences(text: str) -> list[Sentence]:
         out.append(Sentence(text=s.text.strip(), start=s.start, end=s.end,
                             terms=[t for t in (_term(k.form, k.tag) for k in toks) if t], n_tokens=len(toks)))
     return [s for s in out if s.text]
+
+
+_NUMBERING = re.compile(r"^\s*(?:제?\s*\d+\s*[장절조항]|[0-9IVX]+[.)]|[가-하][.)]|[□■○●◦▪\-*])\s*")
+
+
+def topic(heading: str) -> str:
+    """A section heading as the topic of a question: its numbering ("3. ", "가. ", "제2장 ", "□ ") left out."""
+    return " ".join(_NUMBERING.sub("", heading or "").split()).strip(" .:·")
+
+
+def topic_particle(word: str) -> str:
+    """The topic particle after `word`: 은 after a final consonant, 는 after a vowel, 은(는) after anything else."""
+    last = word[-1:] if word else ""
+    if not ("\uac00" <= last <= "\ud7a3"):
+        return "은(는)"
+    return "은" if (ord(last) - 0xAC00) % 28 else "는"

@@ -631,9 +631,13 @@ def update_index(index_dir: Path, paths: list[str | Path], embedder, embedder_pa
                 report.errors.append(LoadError(name, reason))
                 continue
             (report.changed if key in old_files else report.added).append(name)
+            pages = {c.chunk.page for c in cwt if c.chunk.page}
             new_files[key] = {"source": name, "sha256": digest, "size": size, "title": doc.title,
                               "format": doc.format, "chunks": len(cwt), "pii_policy": report.pii_policy,
-                              "pii": found, **lab.to_json()}
+                              "pii": found, **lab.to_json(),
+                              # for the document list (rag/catalog.py): pages (PDF), sections, when indexed
+                              "pages": len(pages) or None, "sections": len({c.chunk.section for c in cwt}),
+                              "indexed": time.strftime("%Y-%m-%d %H:%M")}
             if found:
                 report.pii[name] = found
             new_chunks += [c.chunk for c in cwt]

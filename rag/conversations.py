@@ -32,6 +32,8 @@ class Turn:
     question: str          # masked
     answer_text: str       # the answer's text (for follow-up rewriting)
     answer_shown: str      # the answer as the chat showed it (markdown/HTML with its citations)
+    answer_id: str | None = None   # its audit record's id: feedback on a reopened answer is stored against it
+    copy_text: str = ""    # the answer as plain text with its sources (copy, export); "" for turns stored before
 
 
 def db_path(data_dir: Path) -> Path:
@@ -49,6 +51,10 @@ def _connect(data_dir: Path) -> sqlite3.Connection:
                 "CASCADE, seq INTEGER NOT NULL, question TEXT NOT NULL, answer_text TEXT NOT NULL, answer_shown TEXT "
                 "NOT NULL, PRIMARY KEY (conversation, seq))")
     con.execute("CREATE INDEX IF NOT EXISTS by_owner ON conversations (owner, updated)")
+    have = {r[1] for r in con.execute("PRAGMA table_info(turns)")}
+    for column in ("answer_id", "copy_text"):        # added later: a store made before gets them, empty
+        if column not in have:
+            con.execute(f"ALTER TABLE turns ADD COLUMN {column} TEXT")
     return con
 
 
@@ -61,7 +67,7 @@ def _now() -> str:
 
 
 def add_turn(data_dir: Path, owner: str, conversation: str | None, question: str, answer_text: str,
-             answer_shown: str) -> str:
+             answer_shown: str, answer_id: str | None = None, copy_text: str = "") -> str:
     """Append a turn (the question masked here) to the owner's conversation, or start one; returns its id."""
     q = masked(question)
     with closing(_connect(data_dir)) as con, con:
@@ -73,7 +79,9 @@ def add_turn(data_dir: Path, owner: str, conversation: str | None, question: str
             con.execute("INSERT INTO conversations VALUES (?, ?, ?, ?, ?)", (conversation, owner, title, _now(), _now()))
         seq = con.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE conversation = ?",
                           (conversation,)).fetchone()[0]
-        con.execute("INSERT INTO turns VALUES (?, ?, ?, ?, ?)", (conversation, seq, q, answer_text, answer_shown))
+        con.execute("INSERT INTO turns (conversation, seq, question, answer_text, answer_shown, answer_id, copy_text)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)", (conversation, seq, q, answer_text, answer_shown, answer_id,
+                                                      copy_text))
         con.execute("UPDATE conversations SET updated = ? WHERE id = ?", (_now(), conversation))
     return conversation
 
@@ -100,9 +108,9 @@ def turns(data_dir: Path, owner: str, conversation: str) -> list[Turn]:
     if not db_path(data_dir).is_file():
         return []
     with closing(_connect(data_dir)) as con:
-        return [Turn(*r) for r in con.execute(
-            "SELECT t.question, t.answer_text, t.answer_shown FROM turns t JOIN conversations c ON c.id = "
-            "t.conversation WHERE c.id = ? AND c.owner = ? ORDER BY t.seq", (conversation, owner))]
+        return [Turn(r[0], r[1], r[2], r[3], r[4] or "") for r in con.execute(
+            "SELECT t.question, t.answer_text, t.answer_shown, t.answer_id, t.copy_text FROM turns t "
+            "JOIN conversations c ON c.id = t.conversation WHERE c.id = ? AND c.owner = ? ORDER BY t.seq", (conversation, owner))]
 
 
 def delete(data_dir: Path, owner: str, conversation: str) -> bool:

@@ -356,8 +356,7 @@ def test_chat_tab_after_an_answered_question(page, summary):
     assert any(b.endswith("/true") for b in live["busy"]), f"the chat log was never marked busy: {live['busy'][:5]}"
     assert len(live["statuses"]) == 1, f"answer status announced {len(live['statuses'])} times: {live['statuses']}"
     assert HANGUL.search(live["statuses"][0])
-    check_focus_ring(page, "#question textarea", 8, must_reach=("question", "send", "new-chat", "fb-comment",
-                                                                 "fb-up", "fb-down"))
+    check_focus_ring(page, "#question textarea", 8, must_reach=("question", "send", "new-chat", "export-button"))
     # backwards from the question box: the chat's own buttons (copy, like, dislike), its citations and the tabs
     check_focus_ring(page, "#question textarea", 14, must_reach=("chat",), key="Shift+Tab")
 

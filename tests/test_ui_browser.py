@@ -5,7 +5,9 @@ ui.app on 127.0.0.1 with a free port; logs go to a temporary data_dir. Scenarios
 question; a 주민등록번호 in the prompt warns (names the type, highlights the span) and 가리고 보내기 sends only the
 masked text, answered with a cited passage; 수정하기 sends nothing; an ordinary question is sent without a warning;
 그대로 보내기 is recorded as acknowledged; feedback is stored; an uploaded document is indexed and answered from;
-the page fetches nothing from outside 127.0.0.1; no file under the data_dir contains the raw number. Screenshots go to tests/artifacts/ (gitignored).
+the page fetches nothing from outside 127.0.0.1; no file under the data_dir contains the raw number.
+The desk features of issue 32 (copy, [n] links, export, the document list, refusals that help) are in
+tests/test_ui_desk.py. Screenshots go to tests/artifacts/ (gitignored).
 
 Slow by nature (four LLM answers on 2 cores): about 2.5-4 minutes.
 """
@@ -176,7 +178,7 @@ def test_ai_notice_visible_before_the_first_question(page, server):
     text = notice.inner_text()
     assert server.notice in text and "생성형 AI" in text
     assert page.locator("#chat .ai-label").count() == 0
-    for elem in ("question", "send", "new-chat", "fb-up", "fb-down"):
+    for elem in ("question", "send", "new-chat", "export-button", "documents"):
         assert page.locator(f"#{elem}").is_visible(), elem
     box = page.get_by_label("질문", exact=True)                               # the input has a visible label
     assert box.count() == 1 and box.evaluate("e => e.tagName") == "TEXTAREA" and box.is_visible()
@@ -222,11 +224,9 @@ def test_rrn_warns_and_mask_send_sends_only_the_masked_text(page, server):
     assert not warning_visible(page)
     shot(page, "ui-3-masked-answer.png")
 
-    # feedback: a comment (with a phone number that must be masked on disk) and 👍; then the chat's own 👎
-    page.fill("#fb-comment textarea", f"좋은 답변입니다. 회신은 {FAKE_PHONE}로 부탁합니다.")
-    page.click("#fb-up")
+    # feedback, the one path: the answer's own thumbs (labelled in the browser's language: 좋아요 / 싫어요 in ko-KR)
+    page.locator("#chat button[aria-label='좋아요'], #chat button[aria-label='Like']").last.click()
     page.wait_for_function("() => document.querySelector('#fb-status').innerText.includes('저장')", timeout=20_000)
-    # the chat's own thumbs (labelled in the browser's language: 싫어요 in ko-KR)
     page.locator("#chat button[aria-label='싫어요'], #chat button[aria-label='Dislike']").last.click()
     deadline = time.time() + 20
     while time.time() < deadline and len([r for r in audit_records(server) if r["kind"] == "feedback"]) < 2:
@@ -339,11 +339,12 @@ def test_a_paste_longer_than_the_model_takes_is_explained_and_not_sent(browser, 
     page.evaluate("t => navigator.clipboard.writeText(t)", paste)
     page.keyboard.press("Control+V")
     assert len(box.input_value()) == len(paste)
-    box.press("Enter")
+    # said as soon as it is pasted, in characters (not only at send, not in tokens)
     page.wait_for_function("() => document.querySelector('#question-limit').innerText.includes('너무 깁니다')",
                            timeout=20_000)
     note = page.locator("#question-limit").inner_text()
-    assert "토큰" in note and "문서" in note
+    assert f"{len(paste)}자" in note and "문서" in note and "토큰" not in note
+    box.press("Enter")
     shot(page, "ui-5c-too-long.png")
     page.wait_for_timeout(1500)
     assert page.locator("#chat .ai-label").count() == 0 and len(box.input_value()) == len(paste)
@@ -502,4 +503,3 @@ def test_logs_hold_no_raw_value_and_record_choices_and_feedback(server):
     feedback = [r for r in records if r["kind"] == "feedback"]
     assert [r["rating"] for r in feedback] == ["up", "down"]
     assert all(r["answer_id"] == masked[0]["id"] for r in feedback)
-    assert "[전화번호]" in feedback[0]["comment_masked"] and feedback[0]["finding_types"] == ["PHONE"]

@@ -25,7 +25,8 @@ def test_texts_load_and_every_key_used_in_app_exists():
     assert used, "no text keys found in ui/app.py"
     missing = sorted(k for k in used if k not in T)
     assert not missing, f"ui/texts.toml lacks {missing}"
-    assert all(isinstance(v, str) and v.strip() for v in T.values())
+    assert all((isinstance(v, str) and v.strip())
+               or (isinstance(v, list) and v and all(isinstance(x, str) and x.strip() for x in v)) for v in T.values())
 
 
 def test_texts_missing_file_is_a_clear_error(tmp_path):
@@ -101,7 +102,7 @@ def test_citations_html_escapes_document_text():
     assert "<summary>[2] 02.txt</summary>" in out
     assert "\n" not in out, "a blank line would end the HTML block inside the chat's Markdown"
     assert "&amp;" in out and "&quot;" in out and "<br>" in out
-    assert out.count("<details>") == 2 and ui.citations_html([], T) == ""
+    assert out.count("<details class=\"cite cite-") == 2 and ui.citations_html([], T) == ""
 
 
 def test_a_quote_is_labelled_confirmed_only_for_a_verified_answer_and_a_row_shows_as_a_table():
@@ -126,7 +127,8 @@ def test_answer_markdown_labels_refusal_and_escapes():
     assert "다시 &lt;쓴&gt; 질문" in md and "경고 &lt;b&gt;" in md
     ok = Answer("q", "답 [1] <img src=x>", [Citation(1, "a.txt", 1, "근거")], refused=False)
     md = ui.answer_markdown(T, label, ok.text, answer=ok)
-    assert T["refusal_label"] not in md and "&lt;img" in md and "<details>" in md
+    assert T["refusal_label"] not in md and "&lt;img" in md and '<details class="cite cite-1">' in md
+    assert 'class="cite-ref cite-ref-1"' in md and "<img" not in md
     assert "▌" in ui.answer_markdown(T, label, "부분", streaming=True)
 
 
@@ -165,7 +167,8 @@ def test_build_app_with_real_prompts(tmp_path):
     app = ui.build_app(cfg, PromptsOnly())
     ids = {getattr(b, "elem_id", None) for b in app.blocks.values()}
     assert {"question", "send", "warning", "mask-send", "send-anyway", "edit", "ai-notice", "chat",
-            "new-chat", "fb-up", "fb-down", "fb-comment", "upload-files", "upload-index"} <= ids
+            "new-chat", "fb-status", "export-button", "documents", "skip", "upload-files", "upload-index"} <= ids
+    assert not {"fb-up", "fb-down", "fb-comment"} & ids, "a second feedback path beside the answer's own"
     assert app.analytics_enabled is False
 
 

@@ -40,7 +40,6 @@ from ui.html import esc, table_html
 log = logging.getLogger(__name__)
 
 TEXTS_PATH = Path(__file__).with_name("texts.toml")
-ICONS = Path(__file__).with_name("icons")          # thumbs as SVG: an emoji font is not on every PC
 # the only Korean in this file: what is needed before (or without) ui/texts.toml
 MESSAGES = {
     "texts_unreadable": "UI 문구 파일을 읽을 수 없습니다 / cannot read UI texts {path}: {error}",
@@ -50,7 +49,6 @@ SAFE_NAME_MAX = 120
 # the live guard reads at most this many characters per token of the question budget: a question the model can take
 # is shorter (Korean runs ~1-2 characters a token, English ~4-5), and a longer paste is refused for its length anyway
 SCAN_CHARS_PER_TOKEN = 6
-COMMENT_MAX_CHARS = 2000                           # a feedback comment is cut here before the guard reads it
 PUBLIC_API = ("ask",)                              # the only events callable by name (/gradio_api/call/<name>)
 
 # system fonts only (Gradio's default theme would serve its own web fonts, which carry no Hangul anyway)
@@ -79,6 +77,15 @@ CSS = """
 #chat .evidence-preview { border-left: 3px solid #6b7280; padding: 2px 8px; margin: 4px 0; color: #374151;
                           font-size: 0.92em; }
 #upload-result, #users-table, #audit-table { color: var(--body-text-color); }
+#skip .skip-link { position: absolute; left: -10000px; top: 0; }
+#skip .skip-link:focus { position: static; display: inline-block; padding: 6px 12px; background: #1e3a8a; color: #fff;
+                          border-radius: 4px; }
+#chat a.cite-ref { font-weight: 600; text-decoration: underline; }
+#chat .refusal-help { margin-top: 6px; font-size: 0.92em; color: #374151; }
+#chat .refusal-help details { border: 1px solid #d1d5db; border-radius: 6px; padding: 2px 8px; margin: 3px 0; }
+#documents-table table, #admin-documents-table table { border-collapse: collapse; margin-top: 6px; }
+#documents-table th, #documents-table td, #admin-documents-table th, #admin-documents-table td {
+    border: 1px solid #d1d5db; padding: 4px 10px; text-align: left; }
 #question-limit .too-long { border-left: 4px solid #b45309; background: #fffbeb; color: #78350f; padding: 6px 10px;
                             border-radius: 6px; }
 #upload-result table, #users-table table, #audit-table table { border-collapse: collapse; margin-top: 6px; }
@@ -87,7 +94,8 @@ CSS = """
 """ + a11y.CSS       # contrast, focus ring (ui/a11y.py)
 
 # screen readers read the page as Korean; ui/a11y.py names Gradio's own controls in Korean (texts.toml a11y_*)
-PAGE_JS = "() => { document.documentElement.lang = 'ko'; " + a11y.page_js() + " }"
+DESK_JS = Path(__file__).with_name("desk.js").read_text(encoding="utf-8")     # copy as text, [n] opens its source
+PAGE_JS = "() => { document.documentElement.lang = 'ko'; " + a11y.page_js() + DESK_JS + " }"
 FOCUS_QUESTION_JS = "() => { const t = document.querySelector('#question textarea'); if (t) { t.focus(); } }"
 # when a send opened the warning panel, focus moves to its safest choice (수정하기), so keyboard and screen-reader
 # users meet the panel first and 그대로 보내기 last, not nearest to the question box
@@ -170,9 +178,61 @@ def citations_html(citations: list[Citation], texts: dict, verified: bool = True
     title = texts["quote_title"] if verified else texts["related_quote_title"]
     for c in citations:
         quote = (f"<div class=\"quote\">{esc(title)}: “{esc(c.quote)}”</div>" if c.quote else "")
-        items.append(f"<details><summary>{esc(citation_summary(c, texts))}</summary>{quote}"
+        items.append(f"<details class=\"cite cite-{c.n}\"><summary>{esc(citation_summary(c, texts))}</summary>{quote}"
                      f"<div class=\"passage\">{passage_html(c.text, c.quotes, texts)}</div></details>")
     return f"<div class=\"citations\"><strong>{esc(texts['citations_title'])}</strong>{''.join(items)}</div>"
+
+
+_REF = re.compile(r"\[(\d+)\]")
+
+
+def linked_refs(body: str, numbers: set[int], texts: dict) -> str:
+    """The [n] markers of an (escaped) answer as links that open source n (ui/desk.js); others stay text."""
+    def link(m: re.Match) -> str:
+        n = int(m.group(1))
+        if n not in numbers:
+            return m.group(0)
+        return (f"<a class=\"cite-ref cite-ref-{n}\" href=\"#\" title=\"{esc(texts['cite_ref_title'].format(n=n))}\">"
+                f"[{n}]</a>")
+    return _REF.sub(link, body)
+
+
+def copy_text(answer: Answer, texts: dict) -> str:
+    """What the copy button gives: the answer as plain text, then its sources as numbered lines
+    ("[1] 문서명, 3쪽 · 절 — “인용 문장”"), ready to paste into a report or an e-mail."""
+    lines = [answer.text.strip()]
+    if answer.citations:
+        lines += ["", texts["copy_sources"] if answer.verified else texts["copy_related"]]
+    for c in answer.citations:
+        where = ", ".join(x for x in (texts["page"].format(page=c.page) if c.page else "", c.section) if x)
+        head = f"[{c.n}] {display_source(c.source)}" + (f", {where}" if where else "")
+        lines.append(head + (f" — “{' '.join(c.quote.split())}”" if c.quote else ""))
+    return "\n".join(lines)
+
+
+NEAREST_SHOWN = 3
+
+
+def refusal_help_html(evidence, texts: dict) -> str:
+    """What to do after a refusal: the nearest passages found (shown as evidence, not as an answer), a question in
+    the documents' own words (their section headings), and where to ask for a document the index lacks."""
+    passages = list(getattr(evidence, "passages", None) or [])[:NEAREST_SHOWN]
+    parts = []
+    if passages:
+        items = "".join(
+            f"<details class=\"nearest\"><summary>{esc(display_source(p.source))}"
+            f"{esc(' · ' + texts['page'].format(page=p.page)) if p.page else ''}"
+            f"{esc(' · ' + p.section) if p.section else ''}</summary>"
+            f"<div class=\"passage\">{passage_html(p.text, [], texts)}</div></details>" for p in passages)
+        parts.append(f"<div class=\"nearest-docs\"><strong>{esc(texts['refusal_nearest'])}</strong>{items}</div>")
+        from index.korean import topic, topic_particle
+        topics = list(dict.fromkeys(t for t in (topic(p.section) for p in passages) if 1 < len(t) <= 40))[:2]
+        if topics:
+            asks = " · ".join(texts["refusal_suggest_question"].format(topic=t, particle=topic_particle(t))
+                              for t in topics)
+            parts.append(f"<p class=\"suggestion\">{esc(texts['refusal_suggest'].format(questions=asks))}</p>")
+    parts.append(f"<p class=\"refusal-next\">{esc(texts['refusal_next'])}</p>")
+    return f"<div class=\"refusal-help\">{''.join(parts)}</div>"
 
 
 def preview_html(evidence, texts: dict) -> str:
@@ -187,9 +247,11 @@ def preview_html(evidence, texts: dict) -> str:
 
 
 def answer_markdown(texts: dict, ai_label: str, text: str, *, rewritten: str | None = None,
-                    answer: Answer | None = None, streaming: bool = False, preview: str = "") -> str:
+                    answer: Answer | None = None, streaming: bool = False, preview: str = "",
+                    evidence=None) -> str:
     """The chat message of one answer: AI label, rewritten question, the evidence preview while the answer is being
-    written, text (escaped), warnings, passages."""
+    written, text (escaped), warnings, passages; a refusal also gets what to do next (refusal_help_html, from
+    `evidence`: what retrieval found for this viewer)."""
     parts = [f"<span class=\"ai-label\">{esc(ai_label)}</span>"]
     if rewritten:
         parts.append(f"<div class=\"rewritten\">{esc(texts['rewritten'].format(question=rewritten))}</div>")
@@ -198,6 +260,8 @@ def answer_markdown(texts: dict, ai_label: str, text: str, *, rewritten: str | N
     if answer is not None and answer.refused:
         parts.append(f"<div class=\"refusal\" role=\"status\">{esc(texts['refusal_label'])}</div>")
     body = esc(text).strip()
+    if answer is not None and answer.citations:
+        body = linked_refs(body, {c.n for c in answer.citations}, texts)
     waiting = esc(texts["writing"] if preview else texts["thinking"])
     parts.append((f"<span class=\"answer-body\">{body}</span>" if body else waiting) + (" ▌" if streaming else ""))
     if answer is not None:
@@ -206,6 +270,12 @@ def answer_markdown(texts: dict, ai_label: str, text: str, *, rewritten: str | N
             parts.append(f"<ul class=\"answer-warnings\">{items}</ul>")
         if answer.citations:
             parts.append(citations_html(answer.citations, texts, answer.verified))
+        if answer.refused:
+            parts.append(refusal_help_html(None if answer.citations else evidence, texts))
+        # the copy button's text (ui/desk.js): hidden from the page and from screen readers
+        # (its line breaks as &#10;: a blank line would end the HTML block inside the chat's Markdown)
+        copy = esc(copy_text(answer, texts)).replace("\n", "&#10;")
+        parts.append(f"<div class=\"copy-text\" hidden>{copy}</div>")
     return "\n\n".join(parts)
 
 
@@ -369,7 +439,8 @@ def browser_secret(data_dir: Path) -> str:
 
 
 def new_session() -> dict:
-    return {"history": [], "messages": [], "answer_ids": {}, "conversation": None}
+    # turns: the answered turns as conversations.Turn (masked question, copy text), for export
+    return {"history": [], "messages": [], "answer_ids": {}, "conversation": None, "turns": []}
 
 
 def reload_index(cfg: Config, assistant, embedder, embedder_path):
@@ -449,7 +520,8 @@ def build_app(cfg: Config, assistant):
         warned = guard.warned_types(findings)
         labels = ", ".join(guard.TYPE_LABELS.get(t, t) for t in warned)
         can_mask = guard.maskable(findings)
-        help_text = T["warning_help"] if can_mask else T["warning_help_nothing_to_mask"]
+        help_text = (T["warning_help"] if can_mask else T["warning_help_injection"] if set(warned) <= {"INJECTION"}
+                     else T["warning_help_nothing_to_mask"])
         if can_mask and any(t in guard.WARNING_TYPES for t in warned):
             help_text += " " + T["warning_help_marking_stays"]
         body = (f"<div role=\"alert\"><p class=\"warning-title\">{esc(T['warning_title'])}</p>"
@@ -489,7 +561,7 @@ def build_app(cfg: Config, assistant):
         tokens, limit = long
         chars = int(len(text) * limit / max(tokens, 1)) // 100 * 100
         return (f"<div role=\"status\" class=\"too-long\">"
-                f"{esc(T['question_too_long'].format(tokens=tokens, limit=limit, chars=chars))}</div>")
+                f"{esc(T['question_too_long'].format(length=len(text), chars=chars))}</div>")
 
     def check(text: str, request: gr.Request):
         """On Enter / 보내기: nothing is sent when the question cannot fit, or (gr.Error, the text stays in the box)
@@ -594,6 +666,9 @@ def build_app(cfg: Config, assistant):
         for t in conversations.turns(cfg.data_dir, owner, conv):
             sess["messages"] += [{"role": "user", "content": esc(t.question)},
                                  {"role": "assistant", "content": t.answer_shown}]
+            if t.answer_id:                              # feedback on a reopened answer finds its record
+                sess["answer_ids"][str(len(sess["messages"]) - 1)] = t.answer_id
+            sess["turns"].append(t)
             sess["history"].append(Turn(question=t.question, answer=t.answer_text))
         sess["conversation"] = conv if sess["messages"] else None
         return sess["messages"], sess
@@ -608,7 +683,11 @@ def build_app(cfg: Config, assistant):
         return browser_id, history_choices(owner), chat_msgs, sess
 
     def search_history(query: str, browser_id: str | None, request: gr.Request):
-        return history_choices(owner_of(request, browser_id), query)
+        """The matching conversations, and a line saying so when a search matches none (not an empty list alone)."""
+        choices = history_choices(owner_of(request, browser_id), query)
+        q = " ".join((query or "").split())
+        status = T["history_no_match"].format(query=q) if q and not choices.choices else ""
+        return choices, f"<div role=\"status\">{esc(status)}</div>" if status else ""
 
     def open_history(conv: str | None, browser_id: str | None, request: gr.Request):
         owner = owner_of(request, browser_id)
@@ -661,12 +740,17 @@ def build_app(cfg: Config, assistant):
             first = False
         answer = sess.pop("_answer", None)
         sess["_answered"] = answer is not None
+        if answer is not None:
+            sess.setdefault("turns", []).append(conversations.Turn(conversations.masked(outgoing["shown"]),
+                                                                   answer.text, "", None, copy_text(answer, T)))
         owner = owner_of(request, browser_id)
         if answer is not None and owner:
             # stored as shown (the question masked again by rag/conversations.py, as in the audit log)
+            idx = len(sess["messages"]) - 1
             sess["conversation"] = conversations.add_turn(cfg.data_dir, owner, sess.get("conversation"),
                                                           outgoing["shown"], answer.text,
-                                                          sess["messages"][-1]["content"])
+                                                          sess["messages"][idx]["content"],
+                                                          sess["answer_ids"].get(str(idx)), copy_text(answer, T))
             yield sess["messages"], sess, None, history_choices(owner), gr.skip()
 
     def answer_stream(outgoing: dict | None, sess: dict, request: gr.Request):
@@ -683,13 +767,14 @@ def build_app(cfg: Config, assistant):
         # abandoned answer stops at its next token and the model is free for the next person in line
         cancel, sid = threading.Event(), session_id(request) or ""
         running[sid] = cancel
-        rewritten, pieces, answer, preview = None, [], None, ""
+        rewritten, pieces, answer, preview, evidence = None, [], None, "", None
         try:
             yield messages, sess, None
             for ev in asst.stream(sent, list(sess["history"]), cancel, viewer=viewer_for(request)):
                 if ev.kind == "rewritten":
                     rewritten = ev.data
                 elif ev.kind == "evidence":
+                    evidence = ev.data
                     preview = preview_html(ev.data, T)
                 elif ev.kind == "token":
                     pieces.append(ev.data)
@@ -716,7 +801,7 @@ def build_app(cfg: Config, assistant):
             yield messages, sess, None
             return
         messages[idx]["content"] = answer_markdown(T, ai_label, answer.text, rewritten=answer.rewritten_question,
-                                                   answer=answer)
+                                                   answer=answer, evidence=evidence)
         rid = audit.record_answer(sent, outgoing["findings"], answer, masked=outgoing["masked"],
                                   acknowledged=outgoing["ack"], session=session_id(request))
         sess["answer_ids"][str(idx)] = rid
@@ -725,27 +810,65 @@ def build_app(cfg: Config, assistant):
         yield messages, sess, None
 
     # --------------------------------------------------------------------------- feedback
-    def feedback_last(rating: str):
-        def fn(sess: dict, comment: str, request: gr.Request):
-            ids = sess["answer_ids"]
-            if not ids:
-                return T["feedback_no_answer"], gr.skip()
-            last = ids[max(ids, key=int)]
-            audit.record_feedback(last, rating, (comment or "")[:COMMENT_MAX_CHARS], session=session_id(request))
-            return T["feedback_saved"], ""
-        return fn
+    reasons = list(T["feedback_reasons"])
 
-    def feedback_like(sess: dict, comment: str, data: gr.LikeData, request: gr.Request):
+    def feedback(sess: dict, data: gr.LikeData, request: gr.Request):
+        """The one feedback path: the thumbs and the reasons under each answer, new, reloaded or reopened alike (a
+        reopened answer's record id comes with its turn); stored against that answer's audit record."""
         index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
         rid = sess["answer_ids"].get(str(index))
-        if rid is None:
-            return gr.skip(), gr.skip()
-        rating = "up" if data.liked is True else "down" if data.liked is False else str(data.liked)
-        audit.record_feedback(rid, rating, (comment or "")[:COMMENT_MAX_CHARS], session=session_id(request))
-        return T["feedback_saved"], ""
+        if rid is None:                               # an answer shown before answers kept their ids
+            return f"<div role=\"status\">{esc(T['feedback_no_record'])}</div>"
+        if data.liked is True or data.liked is False:
+            rating, reason = ("up" if data.liked else "down"), ""
+        elif data.liked in reasons:
+            rating, reason = "down", str(data.liked)
+        else:                                         # undone (Gradio sends the empty value) or not one of ours
+            return gr.skip()
+        audit.record_feedback(rid, rating, reason, session=session_id(request))
+        return f"<div role=\"status\">{esc(T['feedback_saved'])}</div>"
 
     def new_chat():
         return [], new_session(), None, "", "", *hidden_warning(), ""
+
+    # --------------------------------------------------------------------------- export and the document list
+    def export_chat(sess: dict):
+        from ui import export
+        turns = sess.get("turns") or []
+        if not turns:
+            return gr.File(value=None, visible=False), f"<div role=\"status\">{esc(T['export_nothing'])}</div>"
+        title = T["export_title"].format(title=" ".join(turns[0].question.split())[:40])
+        files = export.export(title, turns, T)
+        return gr.File(value=[str(f) for f in files], visible=True), \
+            f"<div role=\"status\">{esc(T['export_ready'])}</div>"
+
+    def documents_html(query: str, request: gr.Request | None, everyone: bool = False) -> str:
+        """The indexed documents this viewer may see (the admin tab: every document, with its label)."""
+        from rag import catalog
+        viewer = viewer_for(request)
+        if everyone and not viewer.admin:
+            return table_html(T["admin_only"], [], [])
+        index = current_assistant(cfg, holder, reloading).retriever.index
+        # the admin tab lists every file with its label (the files it manages); the chat, what this viewer may see
+        docs, n = catalog.documents(index, None if everyone else viewer, query)
+        rows = [(d.title, d.name, d.format.upper() or "-",
+                 " · ".join(x for x in (T["docs_pages"].format(n=d.pages) if d.pages else "",
+                                        T["docs_sections"].format(n=d.sections) if d.sections else "") if x) or "-",
+                 d.indexed or "-", d.level + (f" ({', '.join(d.groups)})" if d.groups else ""))
+                for d in docs]
+        summary = (T["docs_summary"].format(n=n) if n else T["docs_none_match"] if (query or "").strip()
+                   else T["docs_none"])
+        if n > len(docs):
+            summary += " " + T["docs_more"].format(shown=len(docs))
+        cols = ("docs_col_title", "docs_col_file", "docs_col_format", "docs_col_size", "docs_col_indexed",
+                "docs_col_level")
+        return table_html(summary, [T[k] for k in cols], rows)
+
+    def my_documents(query: str, request: gr.Request):
+        return documents_html(query, request)
+
+    def all_documents(query: str, request: gr.Request):
+        return documents_html(query, request, everyone=True)
 
     # --------------------------------------------------------------------------- admin: upload and re-index
     def preview_pii(files, request: gr.Request):
@@ -845,13 +968,16 @@ def build_app(cfg: Config, assistant):
     with gr.Blocks(title=T["title"], analytics_enabled=False, delete_cache=(3600, 3600)) as app:
         sess = gr.State(new_session())
         outgoing = gr.State(None)
+        # the first stop of the Tab key: straight to the question box, however many answers are on screen (desk.js)
+        gr.HTML(f"<a class=\"skip-link\" href=\"#question\">{esc(T['skip_to_question'])}</a>", elem_id="skip",
+                padding=False)
         gr.Markdown(f"# {esc(T['title'])}\n{esc(T['subtitle'])}", elem_id="title")
         with gr.Tabs():
             with gr.Tab(T["tab_chat"], elem_id="tab-chat"):
                 gr.HTML(notice, elem_id="ai-notice", padding=True)
                 chat = gr.Chatbot(label=T["chat_label"], elem_id="chat", height=480, buttons=["copy"],
                                   placeholder=esc(T["chat_placeholder"]), sanitize_html=True, render_markdown=True,
-                                  latex_delimiters=[], feedback_options=("Like", "Dislike"),
+                                  latex_delimiters=[], feedback_options=("Like", "Dislike", *reasons),
                                   group_consecutive_messages=False)
                 with gr.Column(visible=False, elem_id="warning") as warning:
                     warning_text = gr.HTML(elem_id="warning-text")
@@ -870,14 +996,16 @@ def build_app(cfg: Config, assistant):
                 limit_note = gr.HTML(elem_id="question-limit")
                 # its own element: a late live scan of the typed text (.input) rewrites limit_note, never this
                 wait_box = gr.HTML(elem_id="wait-note")
-                with gr.Row(elem_id="feedback"):
-                    fb_comment = gr.Textbox(label=T["feedback_comment_label"], elem_id="fb-comment",
-                                            placeholder=T["feedback_comment_placeholder"], scale=6)
-                    with gr.Column(scale=1, min_width=140):
-                        fb_up = gr.Button(T["feedback_up"], elem_id="fb-up", size="md", icon=ICONS / "thumb-up.svg")
-                        fb_down = gr.Button(T["feedback_down"], elem_id="fb-down", size="md",
-                                            icon=ICONS / "thumb-down.svg")
-                fb_status = gr.Markdown(elem_id="fb-status")
+                fb_status = gr.HTML(elem_id="fb-status")      # "의견이 저장되었습니다" (said by screen readers)
+                with gr.Row(elem_id="export"):
+                    export_btn = gr.Button(T["export_button"], elem_id="export-button", variant="secondary",
+                                           scale=0, min_width=220)
+                    export_status = gr.HTML(elem_id="export-status")
+                export_files = gr.File(label=T["export_files_label"], elem_id="export-files", visible=False,
+                                       interactive=False, file_count="multiple")
+                with gr.Accordion(T["docs_title"], open=False, elem_id="documents"):
+                    docs_search = gr.Textbox(label=T["docs_search_label"], elem_id="documents-search")
+                    docs_table = gr.HTML(elem_id="documents-table")
                 with gr.Accordion(T["history_title"], open=False, elem_id="history"):
                     hist_search = gr.Textbox(label=T["history_search_label"], elem_id="history-search")
                     hist_list = gr.Radio(choices=[], label=T["history_list_label"], elem_id="history-list")
@@ -905,6 +1033,9 @@ def build_app(cfg: Config, assistant):
                                         elem_id="upload-groups")
                 index_btn = gr.Button(T["upload_button"], elem_id="upload-index", variant="primary")
                 upload_result = gr.HTML(elem_id="upload-result")
+                with gr.Accordion(T["docs_admin_title"], open=False, elem_id="admin-documents"):
+                    admin_docs_search = gr.Textbox(label=T["docs_search_label"], elem_id="admin-documents-search")
+                    admin_docs_table = gr.HTML(elem_id="admin-documents-table")
             admin_tabs = [admin_tab, *admin.build_tabs(cfg, T, audit, viewer_for)]
 
         panel = [warning, warning_text, warning_spans, mask_btn]
@@ -970,15 +1101,19 @@ def build_app(cfg: Config, assistant):
             checked.then(None, js=FOCUS_WARNING_JS, **private)
         edit_btn.click(choose("edit"), question, to_panel, show_progress="hidden", **private).then(
             None, js=FOCUS_QUESTION_JS, **private)
-        fb_up.click(feedback_last("up"), [sess, fb_comment], [fb_status, fb_comment], **private)
-        fb_down.click(feedback_last("down"), [sess, fb_comment], [fb_status, fb_comment], **private)
-        chat.like(feedback_like, [sess, fb_comment], [fb_status, fb_comment], **private)
+        chat.like(feedback, sess, fb_status, **private)
         reset_out = [chat, sess, outgoing, question, fb_status, *panel, limit_note]
+        export_btn.click(export_chat, sess, [export_files, export_status], **private)
+        docs_search.change(my_documents, docs_search, docs_table, trigger_mode="always_last", **private)
+        admin_docs_search.change(all_documents, admin_docs_search, admin_docs_table, trigger_mode="always_last",
+                                 **private)
         new_btn.click(new_chat, None, reset_out, cancels=answering, **private).then(
             None, js=FOCUS_QUESTION_JS, **private)
         chat.clear(new_chat, None, reset_out, cancels=answering, **private)      # the chat's own trash icon
         files.change(preview_pii, files, pii_preview, **private)
-        index_btn.click(upload_and_index, [files, pii_policy, level, groups], upload_result, **private)
+        index_btn.click(upload_and_index, [files, pii_policy, level, groups], upload_result, **private).then(
+            all_documents, admin_docs_search, admin_docs_table, **private).then(   # the lists show the new files
+            my_documents, docs_search, docs_table, **private)
 
         def show_admin(request: gr.Request):
             """The document, user and audit tabs only for admins, hidden until this says so (the handlers refuse anyone
@@ -988,7 +1123,10 @@ def build_app(cfg: Config, assistant):
 
         app.load(show_admin, None, admin_tabs, **private)
         app.load(init_page, browser_id, [browser_id, hist_list, chat, sess], **private)
-        hist_search.change(search_history, [hist_search, browser_id], hist_list, trigger_mode="always_last", **private)
+        app.load(my_documents, docs_search, docs_table, **private)
+        app.load(all_documents, admin_docs_search, admin_docs_table, **private)
+        hist_search.change(search_history, [hist_search, browser_id], [hist_list, hist_status],
+                           trigger_mode="always_last", **private)
         hist_open.click(open_history, [hist_list, browser_id], [chat, sess, hist_status], **private)
         hist_delete.click(delete_history, [hist_list, browser_id, sess], [hist_list, hist_status, chat, sess],
                           **private)
