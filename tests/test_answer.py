@@ -326,3 +326,24 @@ def test_the_question_budget_fits_the_context_window_and_a_long_paste_is_refused
         prompt = a.generator.prompt_tokens(build_messages(a.prompts, q, ev.passages, style))
         assert len(prompt) + a.cfg.max_tokens <= a.generator.n_ctx, (style, len(prompt))
     assert a.too_long("서울시 인공지능 행정 서비스의 추진 경과를 정리한 긴 보고서 본문입니다. " * 130)
+
+
+def test_a_question_that_stands_on_its_own_is_not_taken_for_a_follow_up():
+    """Read from kiwipiepy's analysis, not the length: a short question with its own predicate stands alone; a
+    pointer, a connective first, an additive 도, no predicate or an open clause lean on the previous turn."""
+    from rag.answer import looks_like_followup
+    prev = [Turn("개인정보를 질문에 넣어도 되나요?", "넣지 마십시오[1].")]
+    for alone in ("PDF 지원돼?", "로그에 실명 남아?", "이 도우미는 질문을 외부 서버로 전송하나요?",
+                  "HWP 파일은 암호가 걸려 있으면 등록되나요?"):
+        assert not looks_like_followup(alone, prev), alone
+    for follow in ("예산은?", "그럼 그건 누가 점검해?", "그리고 부위원장은?", "거기서 기조발제는 누가 해?",
+                   "이거 주관부서가 어디야?", "싱가포르도 알려줘", "200쪽이면?", "그 형식은 암호가 있어도 되나요?",
+                   "이 개인정보는 어디에 남나요?"):         # 이 + a noun the previous turn named
+        assert looks_like_followup(follow, prev), follow
+
+
+def test_the_fallback_puts_the_subject_where_a_pronoun_stood():
+    from rag.answer import carry_over
+    prev = [Turn("감사 기록은 얼마나 보관하나요?", "3년입니다[1].")]
+    assert carry_over("그건 누가 점검해?", prev) == "감사 기록은 누가 점검해?"      # not "감사 기록 그건 누가 점검해?"
+    assert carry_over("그게 언제야?", prev) == "감사 기록이 언제야?"

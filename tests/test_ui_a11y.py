@@ -427,3 +427,33 @@ def test_dark_mode_chat_warning_and_answer(browser, server, summary):
         check_focus_ring(page, "#question textarea", 3, must_reach=("question", "send", "new-chat"))
     finally:
         page.context.close()
+
+
+def test_the_desk_views_have_no_violation(page, summary):
+    """Issue 32's new views, with axe (no violation of any impact) and the page's own contrast checks: an answer with
+    a source opened from its [n], the exported files, the document list open; a refusal with its nearest documents
+    and suggestion; the skip link focused."""
+    type_question(page, "도우미는 어떤 파일 형식을 읽을 수 있나요?")
+    page.locator("#question textarea").press("Enter")
+    wait_answer(page, 1)
+    links = page.locator("#chat .answer-body a.cite-ref")
+    if links.count():
+        links.first.click()
+    page.click("#export-button")
+    page.wait_for_selector("#export-files a", timeout=30_000)
+    page.locator("#documents").get_by_text("등록된 자료 목록").first.click()
+    page.wait_for_function("() => { const t = document.querySelector('#documents-table');"
+                           " return t && /문서 \\d+건/.test(t.innerText); }", timeout=30_000)
+    assert_no_serious(page, "chat-desk", summary)
+    assert summary["chat-desk"]["rules"] == [], summary["chat-desk"]["rules"]
+    type_question(page, "부산광역시 도시철도 요금 인상 계획은 어떻게 되나요?")
+    page.locator("#question textarea").press("Enter")
+    wait_answer(page, 2)
+    page.locator("#chat .refusal-help details.nearest summary").first.click()
+    assert_no_serious(page, "chat-refusal-help", summary)
+    assert summary["chat-refusal-help"]["rules"] == [], summary["chat-refusal-help"]["rules"]
+    page.mouse.click(2, 2)
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.classList.contains('skip-link')")
+    assert_no_serious(page, "skip-link-focused", summary)
+    assert summary["skip-link-focused"]["rules"] == [], summary["skip-link-focused"]["rules"]

@@ -141,6 +141,37 @@ def test_two_departments_ask_the_same_question_and_see_different_citations(brows
     assert answers["kim"] != answers["lee"]
 
 
+def documents_listed(pg, where: str = "#documents") -> str:
+    """The document list's text once loaded (the chat's list, or the admin tab's with where="#admin-documents")."""
+    pg.locator(where).locator("button, .label-wrap, span").first.click()
+    pg.wait_for_function("w => { const t = document.querySelector(w + '-table'); return t && /문서 \\d+건|등록된 문서가 없습니다/"
+                         ".test(t.innerText); }", arg=where, timeout=30_000)
+    return pg.locator(f"{where}-table").inner_text()
+
+
+def test_the_document_list_shows_each_user_exactly_what_they_may_see(browser, server):
+    """Issue 32: what the assistant knows, within what each may see: kim (감사담당관) and lee (교통정책과) each see their
+    department's 대외비 document and never the other's, anywhere in the page; the admin park, in no group, sees neither
+    in the chat's list and both, with their labels, in the document tab's list of files."""
+    for name, own, other in (("kim", AUDIT_DOC, TRAFFIC_DOC), ("lee", TRAFFIC_DOC, AUDIT_DOC)):
+        ctx, pg = sign_in(browser, server, name)
+        try:
+            listed = documents_listed(pg)
+            shot(pg, f"ui-accounts-documents-{name}.png")
+            assert own in listed and "문서 1건" in listed and other not in listed, listed
+            assert other not in pg.content() and other.split(".")[0] not in pg.content()
+        finally:
+            ctx.close()
+    ctx, pg = sign_in(browser, server, "park")
+    try:
+        assert "등록된 문서가 없습니다" in documents_listed(pg)
+        pg.get_by_role("tab", name="문서 관리").click()
+        files = documents_listed(pg, "#admin-documents")
+        assert AUDIT_DOC in files and TRAFFIC_DOC in files and "대외비 (감사담당관)" in files, files
+    finally:
+        ctx.close()
+
+
 def test_admin_adds_an_account_labels_an_upload_and_reads_the_audit(browser, server, tmp_path):
     ctx, pg = sign_in(browser, server, "park")
     try:

@@ -2,10 +2,11 @@
 [n] in an answer opens its source with the highlighted sentence in view, a citation is labelled with its own
 section, no repair note reaches the page, feedback on a reloaded answer is stored against its record, export
 downloads a .docx python-docx reads back, a refusal shows the nearest documents and a rephrasing, the document
-list shows what the assistant knows, and the skip link takes the keyboard to the question box.
+list shows what the assistant knows, a question that stands on its own is not rewritten, and the skip link takes
+the keyboard to the question box.
 
 Every check reads what the system recorded or served (the clipboard, the audit log, the downloaded file), not what
-the test sent. Slow by nature (one LLM answer on 2 cores): about 1-2 minutes.
+the test sent. Slow by nature (two LLM answers on 2 cores): about 2 minutes.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ pytestmark = [
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 
 QUESTION = "답변을 보고서에 쓰기 전에 무엇을 확인해야 하나요?"
+STANDALONE = "HWP 지원돼?"              # short, but a whole question: the code before rewrote anything ≤ 8 characters
 ABSENT = "부산광역시 도시철도 요금 인상 계획은 어떻게 되나요?"      # a city the samples never mention
 
 
@@ -68,6 +70,13 @@ def md_section_of(quote: str) -> str | None:
     return None
 
 
+def shown_answer(pg) -> str:
+    """The last answer's text as the page shows it (the screen-reader words of its [n] links left out)."""
+    return pg.locator("#chat .answer-body").last.evaluate(
+        "el => { const c = el.cloneNode(true); c.querySelectorAll('.sr-only').forEach(s => s.remove());"
+        " return c.textContent.trim(); }")
+
+
 def answer_record(server) -> dict:
     asks = [r for r in audit_records(server) if r["kind"] == "ask" and r["question_masked"] == QUESTION]
     assert len(asks) == 1, asks
@@ -95,7 +104,7 @@ def test_the_answer_has_citations_labelled_with_their_own_section_and_no_repair_
 
 def test_copy_gives_the_answer_then_numbered_sources_as_plain_text(desk):
     pg = desk.page
-    body = pg.locator("#chat .answer-body").last.inner_text().strip()
+    body = shown_answer(pg)
     pg.locator("#chat .citations").last.scroll_into_view_if_needed()
     pg.locator("#chat button[aria-label='메시지 복사'], #chat button[aria-label='Copy message']").last.click()
     copied = ""
@@ -150,7 +159,7 @@ def test_export_downloads_a_docx_with_the_answer_and_its_sources(desk, tmp_path)
     path = tmp_path / "export.docx"
     dl.value.save_as(str(path))
     paras = [p.text for p in docx.Document(str(path)).paragraphs]
-    body = pg.locator("#chat .answer-body").last.inner_text().strip()
+    body = shown_answer(pg)
     assert f"질문 1. {QUESTION}" in paras and body in paras, paras[:8]
     assert any(re.match(r"\[\d+\] .+ — “.+”$", p) for p in paras), paras
 
@@ -166,6 +175,17 @@ def test_feedback_on_a_reloaded_answer_is_stored_against_its_record(desk, server
     shot(pg, "ui-desk-3-feedback-after-reload.png")
     feedback = [r for r in audit_records(server) if r["kind"] == "feedback"][before:]
     assert [(r["answer_id"], r["rating"]) for r in feedback] == [(rid, "down")], feedback
+
+
+def test_a_question_that_stands_on_its_own_is_not_rewritten(desk, server):
+    pg = desk.page                                    # the conversation above (reloaded) is the history
+    type_question(pg, STANDALONE)
+    pg.locator("#question textarea").press("Enter")
+    wait_answer(pg, 2)
+    rec = [r for r in audit_records(server) if r["kind"] == "ask" and r["question_masked"] == STANDALONE]
+    assert rec and rec[-1]["rewritten_masked"] is None, rec[-1:]
+    assert pg.locator("#chat .rewritten").count() == 0
+    shot(pg, "ui-desk-6-standalone.png")
 
 
 def test_a_refusal_shows_the_nearest_documents_and_a_rephrasing(browser, server):

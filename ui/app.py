@@ -81,6 +81,9 @@ CSS = """
 #skip .skip-link:focus { position: static; display: inline-block; padding: 6px 12px; background: #1e3a8a; color: #fff;
                           border-radius: 4px; }
 #chat a.cite-ref { font-weight: 600; text-decoration: underline; }
+#chat a.cite-ref .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);
+                            white-space: nowrap; }
+#export-files .label-clear-button { display: none; }
 #chat .refusal-help { margin-top: 6px; font-size: 0.92em; color: #374151; }
 #chat .refusal-help details { border: 1px solid #d1d5db; border-radius: 6px; padding: 2px 8px; margin: 3px 0; }
 #documents-table table, #admin-documents-table table { border-collapse: collapse; margin-top: 6px; }
@@ -192,8 +195,10 @@ def linked_refs(body: str, numbers: set[int], texts: dict) -> str:
         n = int(m.group(1))
         if n not in numbers:
             return m.group(0)
+        # its name for screen readers is "[n] 출처 보기" (the chat's sanitizer drops aria-label): the visible "[n]"
+        # first (WCAG 2.5.3), then a visually hidden word
         return (f"<a class=\"cite-ref cite-ref-{n}\" href=\"#\" title=\"{esc(texts['cite_ref_title'].format(n=n))}\">"
-                f"[{n}]</a>")
+                f"[{n}]<span class=\"sr-only\"> {esc(texts['cite_ref_hidden'])}</span></a>")
     return _REF.sub(link, body)
 
 
