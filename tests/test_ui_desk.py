@@ -177,8 +177,17 @@ def test_feedback_on_a_reloaded_answer_is_stored_against_its_record(desk, server
     assert [(r["answer_id"], r["rating"]) for r in feedback] == [(rid, "down")], feedback
 
 
-def test_a_question_that_stands_on_its_own_is_not_rewritten(desk, server):
+WATCH_READING_JS = """() => { window.__reading = [];
+  new MutationObserver(() => { const t = (document.querySelector('#chat') || {}).innerText || '';
+    const m = t.match(/근거 자료 \\d+건을 읽고 있습니다[^\\n]*/); if (m && !window.__reading.includes(m[0])) {
+      window.__reading.push(m[0]); } }).observe(document.body, {subtree: true, childList: true, characterData: true}); }"""
+
+
+def test_a_question_that_stands_on_its_own_is_not_rewritten_and_the_wait_is_explained(desk, server):
+    """Also honest waiting: while the model reads, the chat says how many sources it reads and, from the speed this
+    server measured on the first answer, when the answer should start."""
     pg = desk.page                                    # the conversation above (reloaded) is the history
+    pg.evaluate(WATCH_READING_JS)
     type_question(pg, STANDALONE)
     pg.locator("#question textarea").press("Enter")
     wait_answer(pg, 2)
@@ -186,6 +195,8 @@ def test_a_question_that_stands_on_its_own_is_not_rewritten(desk, server):
     assert rec and rec[-1]["rewritten_masked"] is None, rec[-1:]
     assert pg.locator("#chat .rewritten").count() == 0
     shot(pg, "ui-desk-6-standalone.png")
+    reading = pg.evaluate("window.__reading")
+    assert any(re.search(r"초당 약 \d+토큰\)로 약 \d+(초|분) 뒤 답변이 시작됩니다", r) for r in reading), reading
 
 
 def test_a_refusal_shows_the_nearest_documents_and_a_rephrasing(browser, server):

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from ui.waiting import AnswerLine, measured_seconds
 
 
@@ -42,3 +44,18 @@ def test_the_seed_is_the_audit_logs_answer_times_without_their_queue_wait(tmp_pa
     for total, wait, err in ((12000.0, 2000.0, None), (9000.0, 0.0, None), (500.0, 0.0, "Cancelled")):
         log._write({"kind": "ask", "error": err, "timings": {"total_ms": total, "queue_wait_ms": wait}})
     assert measured_seconds(log) == [10.0, 9.0]
+
+
+def test_prefill_speed_is_measured_from_answers_and_estimates_the_reading_time():
+    """The note before the first word (issue 32, honest waiting): tokens a second from each answer's own timings
+    (time to the first token less retrieval, rewriting and the wait for the model), the median of the last ones."""
+    from ui.waiting import PrefillSpeed, prefill_rate
+    t = {"prefill_tokens": 600, "ttft_ms": 5300.0, "retrieval_ms": 200.0, "rewrite_ms": 100.0, "queue_wait_ms": 0.0}
+    assert prefill_rate(t) == pytest.approx(120.0)
+    assert prefill_rate({"prefill_tokens": 0, "ttft_ms": 0.0}) is None          # refused before the model
+    speed = PrefillSpeed()
+    assert speed.seconds(600) is None                                           # nothing measured yet: no guess
+    speed.seed([100.0, 300.0])
+    speed.add(t)
+    secs, rate = speed.seconds(600)
+    assert rate == pytest.approx(120.0) and secs == pytest.approx(5.0)

@@ -253,7 +253,7 @@ def preview_html(evidence, texts: dict) -> str:
 
 def answer_markdown(texts: dict, ai_label: str, text: str, *, rewritten: str | None = None,
                     answer: Answer | None = None, streaming: bool = False, preview: str = "",
-                    evidence=None) -> str:
+                    evidence=None, reading: str = "") -> str:
     """The chat message of one answer: AI label, rewritten question, the evidence preview while the answer is being
     written, text (escaped), warnings, passages; a refusal also gets what to do next (refusal_help_html, from
     `evidence`: what retrieval found for this viewer)."""
@@ -267,7 +267,7 @@ def answer_markdown(texts: dict, ai_label: str, text: str, *, rewritten: str | N
     body = esc(text).strip()
     if answer is not None and answer.citations:
         body = linked_refs(body, {c.n for c in answer.citations}, texts)
-    waiting = esc(texts["writing"] if preview else texts["thinking"])
+    waiting = esc(reading or (texts["writing"] if preview else texts["thinking"]))
     parts.append((f"<span class=\"answer-body\">{body}</span>" if body else waiting) + (" ▌" if streaming else ""))
     if answer is not None:
         if answer.warnings:
@@ -495,6 +495,8 @@ def build_app(cfg: Config, assistant):
     reloading = threading.Lock()
     line = waiting.AnswerLine()                     # one answer at a time: who waits, how long answers take here
     line.seed(waiting.measured_seconds(audit))
+    speed = waiting.PrefillSpeed()                  # how fast this machine reads a prompt, for the note before word 1
+    speed.seed(waiting.measured_rates(audit))
     uploads_dir = Path(cfg.data_dir) / "uploads"
     suffixes = sorted(SUPPORTED_SUFFIXES)
     max_upload = int(cfg.upload_max_mb * 2**20)
@@ -772,7 +774,7 @@ def build_app(cfg: Config, assistant):
         # abandoned answer stops at its next token and the model is free for the next person in line
         cancel, sid = threading.Event(), session_id(request) or ""
         running[sid] = cancel
-        rewritten, pieces, answer, preview, evidence = None, [], None, "", None
+        rewritten, pieces, answer, preview, evidence, reading = None, [], None, "", None, ""
         try:
             yield messages, sess, None
             for ev in asst.stream(sent, list(sess["history"]), cancel, viewer=viewer_for(request)):
@@ -781,6 +783,7 @@ def build_app(cfg: Config, assistant):
                 elif ev.kind == "evidence":
                     evidence = ev.data
                     preview = preview_html(ev.data, T)
+                    reading = reading_note(asst, ev.data)
                 elif ev.kind == "token":
                     pieces.append(ev.data)
                 elif ev.kind == "done":
@@ -789,7 +792,7 @@ def build_app(cfg: Config, assistant):
                 else:
                     continue
                 messages[idx]["content"] = answer_markdown(T, ai_label, "".join(pieces), rewritten=rewritten,
-                                                           streaming=True, preview=preview)
+                                                           streaming=True, preview=preview, reading=reading)
                 yield messages, sess, None
         except GeneratorExit:                        # cancelled (새 대화, or the page closed): stop the model too
             cancel.set()
@@ -809,10 +812,26 @@ def build_app(cfg: Config, assistant):
                                                    answer=answer, evidence=evidence)
         rid = audit.record_answer(sent, outgoing["findings"], answer, masked=outgoing["masked"],
                                   acknowledged=outgoing["ack"], session=session_id(request))
+        speed.add(answer.timings)
         sess["answer_ids"][str(idx)] = rid
         sess["history"].append(Turn(question=guard.mask(sent), answer=answer.text))
         sess["_answer"] = answer
         yield messages, sess, None
+
+    def reading_note(asst, evidence) -> str:
+        """While the model reads the evidence (before its first word): how many sources, and when the answer should
+        start, from this machine's measured reading speed (PrefillSpeed); the count alone before any measurement."""
+        passages = getattr(evidence, "passages", None) or []
+        if not passages:
+            return ""
+        try:
+            tokens = asst.question_tokens("\n".join(p.text for p in passages))
+        except Exception:                             # a generator without a tokenizer: the count alone
+            tokens = 0
+        est = speed.seconds(tokens) if tokens else None
+        if est is None:
+            return T["reading_unmeasured"].format(n=len(passages))
+        return T["reading"].format(n=len(passages), eta=waiting.duration_text(est[0], T), rate=round(est[1]))
 
     # --------------------------------------------------------------------------- feedback
     reasons = list(T["feedback_reasons"])

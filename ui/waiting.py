@@ -72,3 +72,41 @@ def measured_seconds(audit) -> list[float]:
         if not r.get("error") and isinstance(t.get("total_ms"), (int, float)):
             out.append((t["total_ms"] - (t.get("queue_wait_ms") or 0)) / 1000)
     return out
+
+
+def prefill_rate(timings: dict) -> float | None:
+    """Tokens a second this machine read the prompt at in one answer: its prefill tokens over the time to the first
+    token less retrieval, rewriting and the wait for the model. None when the answer had no model call."""
+    tokens = timings.get("prefill_tokens") or 0
+    ms = (timings.get("ttft_ms") or 0) - sum(timings.get(k) or 0 for k in ("retrieval_ms", "rewrite_ms",
+                                                                            "queue_wait_ms"))
+    return tokens / (ms / 1000) if tokens >= 50 and ms > 100 else None
+
+
+def measured_rates(audit) -> list[float]:
+    """The prefill rates of the last answers in the audit log (seeds the estimate after a restart)."""
+    rows, _ = audit.answers()
+    rates = [prefill_rate(r.get("timings") or {}) for r in rows[-RECENT:] if not r.get("error")]
+    return [r for r in rates if r]
+
+
+@dataclass
+class PrefillSpeed:
+    """This machine's measured prompt-reading speed (median of the last answers), for the note shown while the model
+    reads the evidence before its first word."""
+    recent: deque = field(default_factory=lambda: deque(maxlen=RECENT))
+
+    def seed(self, rates: list[float]) -> None:
+        self.recent.extend(rates[-RECENT:])
+
+    def add(self, timings: dict) -> None:
+        rate = prefill_rate(timings)
+        if rate:
+            self.recent.append(rate)
+
+    def seconds(self, tokens: int) -> tuple[float, float] | None:
+        """(estimated seconds to read `tokens`, the tokens-a-second it rests on); None before any measurement."""
+        if not self.recent:
+            return None
+        rate = statistics.median(self.recent)
+        return tokens / rate, rate
