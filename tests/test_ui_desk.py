@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -56,6 +57,19 @@ def desk(browser, server):
     shot(pg, "ui-desk-1-answer.png")
     yield SimpleNamespace(page=pg, ctx=ctx)
     ctx.close()
+
+
+@contextmanager
+def fresh_page(browser, server):
+    """A new browser session on the app, loaded."""
+    ctx = browser.new_context(viewport={"width": 1200, "height": 900}, locale="ko-KR")
+    try:
+        pg = ctx.new_page()
+        pg.goto(server.url)
+        pg.wait_for_selector("#ai-notice", timeout=60_000)
+        yield pg
+    finally:
+        ctx.close()
 
 
 def md_section_of(quote: str) -> str | None:
@@ -200,11 +214,7 @@ def test_a_question_that_stands_on_its_own_is_not_rewritten_and_the_wait_is_expl
 
 
 def test_a_refusal_shows_the_nearest_documents_and_a_rephrasing(browser, server):
-    ctx = browser.new_context(viewport={"width": 1200, "height": 900}, locale="ko-KR")
-    pg = ctx.new_page()
-    try:
-        pg.goto(server.url)
-        pg.wait_for_selector("#ai-notice", timeout=60_000)
+    with fresh_page(browser, server) as pg:
         type_question(pg, ABSENT)
         pg.locator("#question textarea").press("Enter")
         wait_answer(pg, 1)
@@ -218,18 +228,12 @@ def test_a_refusal_shows_the_nearest_documents_and_a_rephrasing(browser, server)
         assert chat.locator(".refusal-help .suggestion").inner_text().count("무엇인가요?") >= 1
         assert "관리자" in chat.locator(".refusal-help .refusal-next").inner_text()
         shot(pg, "ui-desk-4-refusal.png")
-    finally:
-        ctx.close()
     rec = [r for r in audit_records(server) if r["kind"] == "ask" and r["question_masked"] == ABSENT]
     assert rec and rec[-1]["refused"] is True
 
 
 def test_the_document_list_shows_what_the_assistant_knows(browser, server):
-    ctx = browser.new_context(viewport={"width": 1200, "height": 900}, locale="ko-KR")
-    pg = ctx.new_page()
-    try:
-        pg.goto(server.url)
-        pg.wait_for_selector("#ai-notice", timeout=60_000)
+    with fresh_page(browser, server) as pg:
         pg.locator("#documents").get_by_text("등록된 자료 목록").first.click()
         pg.wait_for_function("() => document.querySelectorAll('#documents-table tbody tr, #documents-table tr')"
                              ".length >= 4", timeout=30_000)
@@ -245,21 +249,13 @@ def test_the_document_list_shows_what_the_assistant_knows(browser, server):
                              timeout=30_000)
         assert "02_개인정보_보안지침.txt" in pg.locator("#documents-table").inner_text()
         shot(pg, "ui-desk-5-documents.png")
-    finally:
-        ctx.close()
 
 
 def test_the_skip_link_takes_the_keyboard_to_the_question_box(browser, server):
-    ctx = browser.new_context(viewport={"width": 1200, "height": 900}, locale="ko-KR")
-    pg = ctx.new_page()
-    try:
-        pg.goto(server.url)
-        pg.wait_for_selector("#ai-notice", timeout=60_000)
+    with fresh_page(browser, server) as pg:
         pg.mouse.click(2, 2)                          # the top of the page: Tab starts from there
         pg.keyboard.press("Tab")
         assert pg.evaluate("() => document.activeElement.classList.contains('skip-link')")
         assert pg.evaluate("() => document.activeElement.getBoundingClientRect().width > 0"), "invisible on focus"
         pg.keyboard.press("Enter")
         assert pg.evaluate("() => document.activeElement === document.querySelector('#question textarea')")
-    finally:
-        ctx.close()
