@@ -14,6 +14,8 @@ Where a file's label comes from, the first that applies:
     [files."감사/*"]
     level = "대외비"
     groups = ["감사담당관", "정보시스템담당관"]
+    owner = "감사담당관"          # optional: the department that keeps these documents (named to users who
+                                  # cannot find an answer, and in the document list; not part of the access rule)
 """
 from __future__ import annotations
 
@@ -35,12 +37,13 @@ class AccessFileError(ValueError):
 class Label:
     level: str = DEFAULT_LEVEL
     groups: tuple[str, ...] = ()
+    owner: str = field(default="", compare=False)     # who keeps the file: information, not access
 
     def to_json(self) -> dict:
-        return {"level": self.level, "groups": list(self.groups)}
+        return {"level": self.level, "groups": list(self.groups), "owner": self.owner}
 
 
-def make_label(level: str | None, groups, where: str = "") -> Label:
+def make_label(level: str | None, groups, where: str = "", owner=None) -> Label:
     level = (level or DEFAULT_LEVEL).strip()
     if level not in LEVELS:
         raise AccessFileError(f"{where}level = {level!r}: 허용 값 / allowed: {', '.join(LEVELS)}")
@@ -48,7 +51,9 @@ def make_label(level: str | None, groups, where: str = "") -> Label:
         groups = [g for g in groups.split(",")]
     if not isinstance(groups, (list, tuple)) or not all(isinstance(g, str) for g in groups):
         raise AccessFileError(f"{where}groups: 글자 목록이어야 합니다 / must be a list of names")
-    return Label(level, tuple(sorted({g.strip() for g in groups if g.strip()})))
+    if owner is not None and not isinstance(owner, str):
+        raise AccessFileError(f"{where}owner: 부서 이름(글자)이어야 합니다 / must be a department name")
+    return Label(level, tuple(sorted({g.strip() for g in groups if g.strip()})), " ".join((owner or "").split()))
 
 
 @dataclass
@@ -86,13 +91,13 @@ def read_rules(folder: Path, cli_default: Label) -> AccessRules:
         raise AccessFileError(f"{where}TOML로 읽을 수 없습니다 / not valid TOML: {e}") from None
     d = raw.get("default", {})
     default = make_label(d.get("level", cli_default.level), d.get("groups", list(cli_default.groups)),
-                         f"{where}[default] ") if d else cli_default
+                         f"{where}[default] ", d.get("owner", cli_default.owner)) if d else cli_default
     rules = AccessRules(folder, default)
     for pattern, entry in (raw.get("files") or {}).items():
         if not isinstance(entry, dict):
             raise AccessFileError(f"{where}[files.\"{pattern}\"]: 표여야 합니다 / must be a table")
         label = make_label(entry.get("level", default.level), entry.get("groups", list(default.groups)),
-                           f"{where}[files.\"{pattern}\"] ")
+                           f"{where}[files.\"{pattern}\"] ", entry.get("owner", default.owner))
         if any(c in pattern for c in "*?["):
             rules.globs.append((pattern, label))
         else:

@@ -25,6 +25,7 @@ class Document:
     indexed: str | None              # "YYYY-MM-DD HH:MM"
     level: str
     groups: tuple[str, ...]
+    owner: str = ""                  # the department that keeps it (access.toml `owner`), "" when not said
 
 
 def _documents(index) -> list[Document]:
@@ -33,21 +34,32 @@ def _documents(index) -> list[Document]:
         name = Path(str(meta.get("source", ""))).name
         out.append(Document(title=str(meta.get("title") or name), name=name, format=str(meta.get("format") or ""),
                             pages=meta.get("pages"), sections=meta.get("sections"), indexed=meta.get("indexed"),
-                            level=str(meta.get("level") or "내부"), groups=tuple(meta.get("groups") or ())))
+                            level=str(meta.get("level") or "내부"), groups=tuple(meta.get("groups") or ()),
+                            owner=str(meta.get("owner") or "")))
     return sorted(out, key=lambda d: (d.title, d.name))
 
 
 _CACHE: dict[str, list[Document]] = {}
 
 
-def documents(index, viewer: Viewer | None, query: str = "", limit: int = SHOWN_MAX) -> tuple[list[Document], int]:
-    """(the documents this viewer may see whose title or file name holds `query`, at most `limit`; how many match).
-    `viewer` None: every document (the admin tab's view of the files it manages, each shown with its label)."""
+def _load(index) -> list[Document]:
     key = str(index.path)
     if key not in _CACHE:
         _CACHE.clear()                               # one generation at a time
         _CACHE[key] = _documents(index)
+    return _CACHE[key]
+
+
+def owners(index, sources) -> dict[str, str]:
+    """The keeping department of each of these indexed files (by the name chunks cite them by), where one is said."""
+    wanted = {Path(str(s)).name for s in sources}
+    return {d.name: d.owner for d in _load(index) if d.owner and d.name in wanted}
+
+
+def documents(index, viewer: Viewer | None, query: str = "", limit: int = SHOWN_MAX) -> tuple[list[Document], int]:
+    """(the documents this viewer may see whose title or file name holds `query`, at most `limit`; how many match).
+    `viewer` None: every document (the admin tab's view of the files it manages, each shown with its label)."""
     q = " ".join((query or "").split()).casefold()
-    found = [d for d in _CACHE[key] if (viewer is None or permitted(d.level, d.groups, viewer))
+    found = [d for d in _load(index) if (viewer is None or permitted(d.level, d.groups, viewer))
              and (not q or q in d.title.casefold() or q in d.name.casefold())]
     return found[:limit], len(found)

@@ -143,3 +143,31 @@ def test_the_document_list_holds_exactly_what_a_viewer_may_see(tmp_path):
     d = catalog.documents(idx, ANONYMOUS)[0][0]
     assert (d.pages, d.sections, d.indexed) == (12, 4, "2026-12-07 10:00")
     assert catalog.documents(idx, LOCAL)[0][1].pages is None               # indexed before pages were recorded
+
+
+def test_access_toml_names_the_keeping_department_without_changing_access(tmp_path):
+    from index.access import Label, read_rules
+    (tmp_path / "access.toml").write_text('[default]\nlevel = "내부"\nowner = "정보화담당관"\n'
+                                          '[files."감사/*"]\nlevel = "대외비"\ngroups = ["감사담당관"]\nowner = "감사담당관"\n',
+                                          encoding="utf-8")
+    (tmp_path / "감사").mkdir()
+    rules = read_rules(tmp_path, Label())
+    audit, plain = rules.label_for(tmp_path / "감사" / "a.hwp"), rules.label_for(tmp_path / "b.pdf")
+    assert (audit.level, audit.groups, audit.owner) == ("대외비", ("감사담당관",), "감사담당관")
+    assert plain.owner == "정보화담당관" and plain == Label("내부", ())     # the owner is not part of access
+    (tmp_path / "access.toml").write_text('[default]\nowner = 3\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="owner"):
+        read_rules(tmp_path, Label())
+
+
+def test_a_refusal_names_the_departments_that_keep_the_nearest_documents(tmp_path):
+    idx = FakeIndex(tmp_path / "gen-2", {
+        "/a": {"source": "/d/안내.md", "title": "안내", "level": "내부", "groups": [], "owner": "정보화담당관"},
+        "/b": {"source": "/d/기타.md", "title": "기타", "level": "내부", "groups": []}})
+    assert catalog.owners(idx, ["/d/안내.md", "/d/기타.md"]) == {"안내.md": "정보화담당관"}
+    assert catalog.documents(idx, LOCAL)[0][1].owner == "정보화담당관"
+    p = Passage(1, "/d/안내.md", None, "3. 자료 등록 절차", "문서를 올리면 색인합니다.")
+    refused = Answer("q", "자료에서 찾을 수 없습니다.", [], refused=True)
+    md = ui.answer_markdown(T, "AI", refused.text, answer=refused, evidence=Evidence([p]),
+                            owners=catalog.owners(idx, [p.source]))
+    assert T["refusal_owners"].format(owners="정보화담당관") in md

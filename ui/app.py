@@ -218,10 +218,12 @@ def copy_text(answer: Answer, texts: dict) -> str:
 NEAREST_SHOWN = 3
 
 
-def refusal_help_html(evidence, texts: dict) -> str:
+def refusal_help_html(evidence, texts: dict, owners: dict[str, str] | None = None) -> str:
     """What to do after a refusal: the nearest passages found (shown as evidence, not as an answer), a question in
-    the documents' own words (their section headings), and where to ask for a document the index lacks."""
+    the documents' own words (their section headings), the departments that keep those documents where access.toml
+    names them (`owners`: file name -> department), and where to ask for a document the index lacks."""
     passages = list(getattr(evidence, "passages", None) or [])[:NEAREST_SHOWN]
+    owners = owners or {}
     parts = []
     if passages:
         items = "".join(
@@ -230,6 +232,9 @@ def refusal_help_html(evidence, texts: dict) -> str:
             f"{esc(' · ' + p.section) if p.section else ''}</summary>"
             f"<div class=\"passage\">{passage_html(p.text, [], texts)}</div></details>" for p in passages)
         parts.append(f"<div class=\"nearest-docs\"><strong>{esc(texts['refusal_nearest'])}</strong>{items}</div>")
+        keepers = list(dict.fromkeys(owners[n] for n in (display_source(p.source) for p in passages) if n in owners))
+        if keepers:
+            parts.append(f"<p class=\"owners\">{esc(texts['refusal_owners'].format(owners=', '.join(keepers)))}</p>")
         from index.korean import topic, topic_particle
         topics = list(dict.fromkeys(t for t in (topic(p.section) for p in passages) if 1 < len(t) <= 40))[:2]
         if topics:
@@ -253,7 +258,7 @@ def preview_html(evidence, texts: dict) -> str:
 
 def answer_markdown(texts: dict, ai_label: str, text: str, *, rewritten: str | None = None,
                     answer: Answer | None = None, streaming: bool = False, preview: str = "",
-                    evidence=None, reading: str = "") -> str:
+                    evidence=None, reading: str = "", owners: dict[str, str] | None = None) -> str:
     """The chat message of one answer: AI label, rewritten question, the evidence preview while the answer is being
     written, text (escaped), warnings, passages; a refusal also gets what to do next (refusal_help_html, from
     `evidence`: what retrieval found for this viewer)."""
@@ -276,7 +281,7 @@ def answer_markdown(texts: dict, ai_label: str, text: str, *, rewritten: str | N
         if answer.citations:
             parts.append(citations_html(answer.citations, texts, answer.verified))
         if answer.refused:
-            parts.append(refusal_help_html(None if answer.citations else evidence, texts))
+            parts.append(refusal_help_html(None if answer.citations else evidence, texts, owners))
         # the copy button's text (ui/desk.js): hidden from the page and from screen readers
         # (its line breaks as &#10;: a blank line would end the HTML block inside the chat's Markdown)
         copy = esc(copy_text(answer, texts)).replace("\n", "&#10;")
@@ -808,8 +813,12 @@ def build_app(cfg: Config, assistant):
             messages[idx]["content"] = answer_markdown(T, ai_label, T["error_answer"])
             yield messages, sess, None
             return
+        owners = None
+        if answer.refused and evidence is not None:       # who keeps the nearest documents (access.toml owner)
+            from rag import catalog
+            owners = catalog.owners(asst.retriever.index, [p.source for p in evidence.passages])
         messages[idx]["content"] = answer_markdown(T, ai_label, answer.text, rewritten=answer.rewritten_question,
-                                                   answer=answer, evidence=evidence)
+                                                   answer=answer, evidence=evidence, owners=owners)
         rid = audit.record_answer(sent, outgoing["findings"], answer, masked=outgoing["masked"],
                                   acknowledged=outgoing["ack"], session=session_id(request))
         speed.add(answer.timings)
@@ -878,14 +887,14 @@ def build_app(cfg: Config, assistant):
         rows = [(d.title, d.name, d.format.upper() or "-",
                  " · ".join(x for x in (T["docs_pages"].format(n=d.pages) if d.pages else "",
                                         T["docs_sections"].format(n=d.sections) if d.sections else "") if x) or "-",
-                 d.indexed or "-", d.level + (f" ({', '.join(d.groups)})" if d.groups else ""))
+                 d.indexed or "-", d.level + (f" ({', '.join(d.groups)})" if d.groups else ""), d.owner or "-")
                 for d in docs]
         summary = (T["docs_summary"].format(n=n) if n else T["docs_none_match"] if (query or "").strip()
                    else T["docs_none"])
         if n > len(docs):
             summary += " " + T["docs_more"].format(shown=len(docs))
         cols = ("docs_col_title", "docs_col_file", "docs_col_format", "docs_col_size", "docs_col_indexed",
-                "docs_col_level")
+                "docs_col_level", "docs_col_owner")
         return table_html(summary, [T[k] for k in cols], rows)
 
     def my_documents(query: str, request: gr.Request):
