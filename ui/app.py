@@ -558,8 +558,9 @@ def build_app(cfg: Config, assistant):
         return max(asst.question_tokens(text[:cap]) * len(text) // cap, budget + 1), budget
 
     def live_scan(text: str):
-        """As the user types (.input with trigger_mode="always_last": one scan at a time, then the latest text): the
-        warning panel over the first scan_chars() characters, and why the question cannot be sent when too long."""
+        """As the user types or pastes (.change with trigger_mode="always_last": one scan at a time, then the latest
+        text): the warning panel over the first scan_chars() characters, and why the question cannot be sent when too
+        long."""
         head = (text or "")[:scan_chars()]
         findings = guard.scan(head)
         return (*(warning_view(head, findings) if guard.needs_warning(findings) else hidden_warning()),
@@ -1027,7 +1028,7 @@ def build_app(cfg: Config, assistant):
                     send_btn = gr.Button(T["send"], elem_id="send", variant="primary", scale=1, min_width=100)
                     new_btn = gr.Button(T["new_chat"], elem_id="new-chat", scale=1, min_width=100)
                 limit_note = gr.HTML(elem_id="question-limit")
-                # its own element: a late live scan of the typed text (.input) rewrites limit_note, never this
+                # its own element: a late live scan of the typed text (.change) rewrites limit_note, never this
                 wait_box = gr.HTML(elem_id="wait-note")
                 fb_status = gr.HTML(elem_id="fb-status")      # "의견이 저장되었습니다" (said by screen readers)
                 with gr.Row(elem_id="export"):
@@ -1119,8 +1120,10 @@ def build_app(cfg: Config, assistant):
             return {**answer_json(answer, rid), "request_id": request_id}
 
         gr.api(api_ask, api_name="ask", concurrency_limit=None)
-        question.input(live_scan, question, [*panel, limit_note], trigger_mode="always_last", show_progress="hidden",
-                       **private)
+        # .change, not .input: Gradio's textbox sends no input event for a paste (Ctrl+V), and a long paste must be
+        # explained when it is pasted, not only at send
+        question.change(live_scan, question, [*panel, limit_note], trigger_mode="always_last", show_progress="hidden",
+                        **private)
         answer_out = [chat, sess, outgoing, hist_list, wait_box]
         to_panel = [*panel, outgoing, question, limit_note, wait_box]
         answering = []                               # the streaming events, cancelled by 새 대화
