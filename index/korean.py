@@ -108,9 +108,15 @@ def topic(heading: str) -> str:
     return " ".join(_NUMBERING.sub("", heading or "").split()).strip(" .:·")
 
 
-def topic_particle(word: str) -> str:
-    """The topic particle after `word`: 은 after a final consonant, 는 after a vowel, 은(는) after anything else."""
+def final_consonant(word: str) -> bool | None:
+    """Whether the word's last syllable has a final consonant (받침); None when it does not end in a Hangul syllable."""
     last = word[-1:] if word else ""
     if not ("\uac00" <= last <= "\ud7a3"):
-        return "은(는)"
-    return "은" if (ord(last) - 0xAC00) % 28 else "는"
+        return None
+    return (ord(last) - 0xAC00) % 28 != 0
+
+
+def topic_particle(word: str) -> str:
+    """The topic particle after `word`: 은 after a final consonant, 는 after a vowel, 은(는) after anything else."""
+    fc = final_consonant(word)
+    return "은(는)" if fc is None else "은" if fc else "는"

@@ -191,10 +191,11 @@ _PARTICLE_PAIRS = {"은": "는", "는": "는", "이": "가", "가": "가", "을"
 
 def _particle(word: str, particle: str) -> str:
     """The particle form that fits the word's last syllable (사람 + 는 → 사람은)."""
-    if particle not in _PARTICLE_PAIRS or not word or not "가" <= word[-1] <= "힣":
+    fc = korean.final_consonant(word)
+    if particle not in _PARTICLE_PAIRS or fc is None:
         return particle
     after_vowel = _PARTICLE_PAIRS[particle]
-    if (ord(word[-1]) - 0xAC00) % 28 == 0:
+    if not fc:
         return after_vowel
     return {"는": "은", "가": "이", "를": "을", "와": "과", "로": "으로"}[after_vowel]
 # attribute nouns that end a previous question's subject but are not its topic ("… 위원장 이름이 뭐야?")

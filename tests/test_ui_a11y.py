@@ -22,11 +22,10 @@ from __future__ import annotations
 import json
 import re
 import time
-from types import SimpleNamespace
 
 import pytest
 
-from test_ui_browser import (ARTIFACTS, CHROMIUM, ROOT, samples_site, serve_app, type_question,
+from test_ui_browser import (ARTIFACTS, CHROMIUM, ROOT, served_samples, type_question,
                              wait_answer)
 
 AXE = ROOT / "tests" / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
@@ -56,12 +55,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright pac
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    cfg, assistant = samples_site(tmp_path_factory, "ui-a11y", max_tokens=96)
-    app, url = serve_app(cfg, assistant)
-    try:
-        yield SimpleNamespace(url=url, cfg=cfg, data=cfg.data_dir)
-    finally:
-        app.close()
+    yield from served_samples(tmp_path_factory, "ui-a11y", max_tokens=96)
 
 
 @pytest.fixture(scope="module")

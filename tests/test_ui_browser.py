@@ -85,6 +85,16 @@ def serve_app(cfg, assistant, port: int | None = None):
     return app, f"http://127.0.0.1:{port}/"
 
 
+def served_samples(tmp_path_factory, name: str, **settings):
+    """A module fixture's body: the app over samples_site, served until the module is done."""
+    cfg, assistant = samples_site(tmp_path_factory, name, **settings)
+    app, url = serve_app(cfg, assistant)
+    try:
+        yield SimpleNamespace(url=url, cfg=cfg, data=cfg.data_dir)
+    finally:
+        app.close()
+
+
 @contextmanager
 def chromium_browser():
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from test_ui_browser import (CHROMIUM, ROOT, audit_records, samples_site, serve_app, shot, type_question,
+from test_ui_browser import (CHROMIUM, ROOT, audit_records, served_samples, shot, type_question,
                              wait_answer)
 
 pytestmark = [
@@ -35,12 +35,7 @@ ABSENT = "부산광역시 도시철도 요금 인상 계획은 어떻게 되나�
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    cfg, assistant = samples_site(tmp_path_factory, "ui-desk")
-    app, url = serve_app(cfg, assistant)
-    try:
-        yield SimpleNamespace(url=url, cfg=cfg, data=cfg.data_dir)
-    finally:
-        app.close()
+    yield from served_samples(tmp_path_factory, "ui-desk")
 
 
 @pytest.fixture(scope="module")

@@ -125,13 +125,13 @@ def _one_line(text: str) -> str:
     return "<br>".join(lines)
 
 
+def source_label(source: str, page: int | None, section: str, texts: dict, sep: str = " · ") -> str:
+    """A source as users read it: file name, page, section (the ones it has)."""
+    return sep.join(x for x in (display_source(source), texts["page"].format(page=page) if page else "", section) if x)
+
+
 def citation_summary(c: Citation, texts: dict) -> str:
-    parts = [f"[{c.n}] {display_source(c.source)}"]
-    if c.page:
-        parts.append(texts["page"].format(page=c.page))
-    if c.section:
-        parts.append(c.section)
-    return " · ".join(parts)
+    return f"[{c.n}] " + source_label(c.source, c.page, c.section, texts)
 
 
 def passage_html(text: str, spans: list, texts: dict) -> str:
@@ -209,8 +209,7 @@ def copy_text(answer: Answer, texts: dict) -> str:
     if answer.citations:
         lines += ["", texts["copy_sources"] if answer.verified else texts["copy_related"]]
     for c in answer.citations:
-        where = ", ".join(x for x in (texts["page"].format(page=c.page) if c.page else "", c.section) if x)
-        head = f"[{c.n}] {display_source(c.source)}" + (f", {where}" if where else "")
+        head = f"[{c.n}] " + source_label(c.source, c.page, c.section, texts, ", ")
         lines.append(head + (f" — “{' '.join(c.quote.split())}”" if c.quote else ""))
     return "\n".join(lines)
 
@@ -226,11 +225,9 @@ def refusal_help_html(evidence, texts: dict, owners: dict[str, str] | None = Non
     owners = owners or {}
     parts = []
     if passages:
-        items = "".join(
-            f"<details class=\"nearest\"><summary>{esc(display_source(p.source))}"
-            f"{esc(' · ' + texts['page'].format(page=p.page)) if p.page else ''}"
-            f"{esc(' · ' + p.section) if p.section else ''}</summary>"
-            f"<div class=\"passage\">{passage_html(p.text, [], texts)}</div></details>" for p in passages)
+        items = "".join(f"<details class=\"nearest\"><summary>{esc(source_label(p.source, p.page, p.section, texts))}"
+                        f"</summary><div class=\"passage\">{passage_html(p.text, [], texts)}</div></details>"
+                        for p in passages)
         parts.append(f"<div class=\"nearest-docs\"><strong>{esc(texts['refusal_nearest'])}</strong>{items}</div>")
         keepers = list(dict.fromkeys(owners[n] for n in (display_source(p.source) for p in passages) if n in owners))
         if keepers:
@@ -251,7 +248,7 @@ def preview_html(evidence, texts: dict) -> str:
     if top is None:
         return ""
     p, sp = top
-    where = display_source(p.source) + (" · " + texts["page"].format(page=p.page) if p.page else "")
+    where = source_label(p.source, p.page, "", texts)
     return (f"<div class=\"evidence-preview\" role=\"note\"><strong>{esc(texts['evidence_preview'])}</strong>: "
             f"“{esc(p.text[sp.start:sp.end])}” — {esc(where)}</div>")
 
@@ -753,9 +750,10 @@ def build_app(cfg: Config, assistant):
             first = False
         answer = sess.pop("_answer", None)
         sess["_answered"] = answer is not None
+        copy = copy_text(answer, T) if answer is not None else ""
         if answer is not None:
             sess.setdefault("turns", []).append(conversations.Turn(conversations.masked(outgoing["shown"]),
-                                                                   answer.text, "", None, copy_text(answer, T)))
+                                                                   answer.text, "", None, copy))
         owner = owner_of(request, browser_id)
         if answer is not None and owner:
             # stored as shown (the question masked again by rag/conversations.py, as in the audit log)
@@ -763,7 +761,7 @@ def build_app(cfg: Config, assistant):
             sess["conversation"] = conversations.add_turn(cfg.data_dir, owner, sess.get("conversation"),
                                                           outgoing["shown"], answer.text,
                                                           sess["messages"][idx]["content"],
-                                                          sess["answer_ids"].get(str(idx)), copy_text(answer, T))
+                                                          sess["answer_ids"].get(str(idx)), copy)
             yield sess["messages"], sess, None, history_choices(owner), gr.skip()
 
     def answer_stream(outgoing: dict | None, sess: dict, request: gr.Request):
@@ -834,11 +832,7 @@ def build_app(cfg: Config, assistant):
         passages = getattr(evidence, "passages", None) or []
         if not passages:
             return ""
-        try:
-            tokens = asst.question_tokens("\n".join(p.text for p in passages))
-        except Exception:                             # a generator without a tokenizer: the count alone
-            tokens = 0
-        est = speed.seconds(tokens) if tokens else None
+        est = speed.seconds(asst.question_tokens("\n".join(p.text for p in passages)))
         if est is None:
             return T["reading_unmeasured"].format(n=len(passages))
         return T["reading"].format(n=len(passages), eta=waiting.duration_text(est[0], T), rate=round(est[1]))
