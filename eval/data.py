@@ -110,6 +110,9 @@ def resolve_dataset(spec: str, kind: str, cfg: Config) -> Dataset:
         corpus = samples_corpus(cfg)                    # the product's samples, beside the seed documents
     data = path.read_bytes()
     rows = read_jsonl(path, NEED[kind], text_fields=tuple(k for k in NEED[kind] if k in ("question", "text")))
+    if (path.resolve().parent == DATASETS_DIR.resolve() and kind != "guard"
+            and any(s.startswith("samples/") for r in rows for s in r.get("sources") or [])):
+        corpus = samples_corpus(cfg)                    # items about the samples too: samples and seed documents
     if kind != "guard" and rows and all("title" in r and "paragraph" in r for r in rows):
         # items written about KorQuAD paragraphs (article title + paragraph index): the KorQuAD corpus, and each
         # item's source is that paragraph's file in it
