@@ -85,12 +85,14 @@ def default_abandoners(users: int) -> int:
     return max(1, users // 4) if users >= 2 else 0
 
 
-def abandon_after(user: int, seq: int, users: int, abandoners: int) -> float | None:
+def abandon_after(user: int, seq: int, users: int, abandoners: int,
+                  within: tuple[float, float] = ABANDON_AFTER_S) -> float | None:
     """Seconds after sending at which this request is dropped, or None: the last `abandoners` users drop every
-    other request (even seq), after 1-10 s (fixed per user and seq, so a run can be repeated)."""
+    other request (even seq), after `within` seconds, 1-10 s by default (fixed per user and seq, so a run can be
+    repeated)."""
     if user < users - abandoners or seq % 2:
         return None
-    lo, hi = ABANDON_AFTER_S
+    lo, hi = within
     return lo + (user * 7 + seq * 3) % int(hi - lo + 1)
 
 
@@ -171,7 +173,8 @@ def reply_fields(reply: dict | None) -> dict:
 # ------------------------------------------------------------------------------------------------ the users
 
 def simulate(send, questions: list[str], users: int, duration: float, *, abandoners: int = 0, bursts: int = 1,
-             tag: str = "load", on_done=None) -> tuple[list[dict], list[dict]]:
+             tag: str = "load", on_done=None, abandon_within: tuple[float, float] = ABANDON_AFTER_S
+             ) -> tuple[list[dict], list[dict]]:
     """Run `users` threads calling send(question, request_id, abandon_after) -> {"reply", "abandoned"} until
     `duration` seconds have passed. Burst k (k < bursts) is due at duration*k/bursts: each user, once its current
     request is done, waits at that burst's barrier, and all send together. Returns (one row per request sent, one
@@ -204,7 +207,7 @@ def simulate(send, questions: list[str], users: int, duration: float, *, abandon
                         break
                 q = questions[(u + seq) % len(questions)]
                 rid = make_request_id(tag, u, seq)
-                ab = abandon_after(u, seq, users, abandoners)
+                ab = abandon_after(u, seq, users, abandoners, abandon_within)
                 t0 = time.monotonic()
                 row = {"request_id": rid, "user": u, "seq": seq, "burst": burst, "abandon_after_s": ab,
                        "start_s": t0 - t_start, "sent_mono_ms": t0 * 1000, "error": None}
@@ -318,7 +321,7 @@ def cross_check(rows: list[dict], server_log: list[dict], prefix: str | None = N
     duplicated = {rid for rid in sent if len(starts[rid]) > 1 or len(answers[rid]) > 1}
     errors = {r["request_id"] for r in connected if r.get("outcome") == "error"}
     server_errors = {rid for rid in sent if any(a.get("error") is not None for a in answers[rid])}
-    no_start = {rid for rid in sent if not starts[rid]}
+    no_start = {r["request_id"] for r in connected if not starts[r["request_id"]]}   # abandoned: ab_not_started
     reordered = set()
     by_user: dict[int, list[dict]] = defaultdict(list)
     for r in rows:
@@ -515,7 +518,8 @@ def burst_details(bursts: list[dict], rows: list[dict]) -> list[dict]:
 
 def run_load(cfg: Config, ds, corpus: Path | None, *, users: int, duration: float, url: str | None, out_dir: Path,
              name: str = "load", progress=None, server_log: Path | None = None, bursts: int = 3,
-             abandoners: int | None = None, command: str | None = None):
+             abandoners: int | None = None, command: str | None = None,
+             abandon_within: tuple[float, float] = ABANDON_AFTER_S):
     """Load against `rag serve` over HTTP on 127.0.0.1: the given `url` (its audit log `server_log`, if known), or a
     server this run starts itself over the eval index with a data dir of its own."""
     from eval import report as rep
@@ -548,7 +552,7 @@ def run_load(cfg: Config, ds, corpus: Path | None, *, users: int, duration: floa
         t0 = time.monotonic()
         try:
             rows, burst_log = simulate(send, questions, users, duration, abandoners=abandoners, bursts=bursts,
-                                       tag=tag, on_done=lambda r: bar.update(1))
+                                       tag=tag, on_done=lambda r: bar.update(1), abandon_within=abandon_within)
         finally:
             bar.close()
         wall = time.monotonic() - t0

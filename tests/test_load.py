@@ -78,7 +78,8 @@ def test_cross_check_reports_lost_duplicated_reordered_and_errors():
     rows = [_row(0, 0), _row(0, 1), _row(0, 2),                            # user 0
             _row(1, 0), _row(1, 1), _row(1, 2, outcome="error"),           # user 1
             _row(2, 0, outcome="abandoned"), _row(2, 1, outcome="abandoned"), _row(2, 2, outcome="abandoned"),
-            _row(3, 0, reply_id="t-u00-s0000")]                            # user 3 got someone else's reply
+            _row(3, 0, reply_id="t-u00-s0000"),                            # user 3 got someone else's reply
+            _row(4, 0)]                                                    # user 4: answered, no start line
     rid = {(r["user"], r["seq"]): r["request_id"] for r in rows}
     log = [
         _start(rid[0, 0], 1), _answer(rid[0, 0]),
@@ -91,6 +92,7 @@ def test_cross_check_reports_lost_duplicated_reordered_and_errors():
         _start(rid[2, 1], 8),                                              # abandoned, never answered (cancelled)
         #                                                                    abandoned s2 never reached the server
         _start(rid[3, 0], 9), _answer(rid[3, 0]),
+        _answer(rid[4, 0]),                                                # answered without an ask_start line
         _start("t-u09-s0000", 10), _answer("t-u09-s0000"),                 # nobody sent this one
         _start("other-run", 11), _answer("other-run"),                     # another run's record: ignored
     ]
@@ -103,9 +105,11 @@ def test_cross_check_reports_lost_duplicated_reordered_and_errors():
     assert c["errors"] == 1 and c["misdelivered"] == 1 and c["unknown_ids"] == 1
     assert (c["abandoned"], c["abandoned_completed"], c["abandoned_cancelled"], c["abandoned_not_started"]) == \
         (3, 1, 1, 1)
-    assert c["no_start_record"] == 1                                       # the abandoned one that never arrived
-    # server: 0/0, 0/2, 1/1, 1/0, 1/2, 3/0 answered without error; clients: 0/0, 0/1, 0/2, 1/0, 1/1
-    assert (c["answered_server"], c["answered_clients"], c["answered_counts_match"]) == (6, 5, False)
+    # a connected request the server answered without its start line; the abandoned one that never arrived is
+    # counted as not started, not as a missing start line
+    assert c["no_start_record"] == 1 and c["examples"]["no_start_record"] == [rid[4, 0]]
+    # server: 0/0, 0/2, 1/1, 1/0, 1/2, 3/0, 4/0 answered without error; clients: 0/0, 0/1, 0/2, 1/0, 1/1, 4/0
+    assert (c["answered_server"], c["answered_clients"], c["answered_counts_match"]) == (7, 6, False)
 
 
 def test_cross_check_orders_across_server_processes_by_the_monotonic_clock():
@@ -159,9 +163,10 @@ class FakeServer:
 
 
 def test_simulate_with_bursts_and_abandons_against_a_fake_server(tmp_path, monkeypatch):
-    monkeypatch.setattr(load, "ABANDON_AFTER_S", (0.0, 0.0))                 # drop at once: the worker is busier
     fake = FakeServer(tmp_path / "audit.jsonl")
-    rows, bursts = simulate(fake.send, ["a", "b", "c"], users=4, duration=1.0, abandoners=1, bursts=3, tag="t")
+    fake.send("warm-up", "warm-up")              # the first answer record loads kiwipiepy (~1.7 s): not inside the run
+    rows, bursts = simulate(fake.send, ["a", "b", "c"], users=4, duration=1.0, abandoners=1, bursts=3, tag="t",
+                            abandon_within=(0.0, 0.0))                     # drop at once: the worker is busier
     for t in fake.threads:
         t.join(10)
     assert len(bursts) == 3 and not bursts[0]["broken"] and bursts[0]["sent"] == 4
@@ -228,7 +233,11 @@ def test_audit_start_records_carry_an_increasing_sequence(tmp_path):
 
 # ------------------------------------------------------------------------------------------------ a real run
 
-# user 2 (the abandoning one) starts with QUESTIONS[2], which needs the LLM: its first request is dropped mid-answer
+# user 2 (the abandoning one) starts with QUESTIONS[2], which needs the LLM, and drops it 0.5 s after sending: sooner
+# than any answer that needs the LLM, so the drop happens in every run. Where it lands depends on the queue's order
+# (the three users send together): mid-answer when user 2 is served first, while queued otherwise (gradio then takes
+# the queued event out: "not started"). With the default 1-10 s drops, a run where user 2 came first and its answer
+# took under 5 s had nothing abandoned at all (CI, 2026-12-08).
 QUESTIONS = ["도우미가 지원하는 문서 형식은 무엇인가요?",
              "화성 탐사 로버의 바퀴 지름은 몇 센티미터인가요?",      # off-topic: refused, often without the LLM
              "답변을 보고서에 쓰기 전에 무엇을 확인해야 하나요?"]
@@ -259,7 +268,7 @@ def test_real_load_run_against_rag_serve(base_cfg, sample_copy, tmp_path):
         assert re.fullmatch(r"[0-9a-f]{32}", reply["request_id"])
         report, md, paths = run_load(cfg, ds, sample_copy, users=3, duration=20, url=server.url,
                                      out_dir=tmp_path / "reports", name="load-test", server_log=server.audit_log,
-                                     bursts=2, command="pytest tests/test_load.py")
+                                     bursts=2, command="pytest tests/test_load.py", abandon_within=(0.5, 1.5))
         assert server.alive()
     finally:
         server.stop()
@@ -268,8 +277,10 @@ def test_real_load_run_against_rag_serve(base_cfg, sample_copy, tmp_path):
     assert m["answered_server"] == m["answered_clients"] == m["connected"] > 0 and m["answered_counts_match"]
     assert m["server_errors"] == m["misdelivered"] == m["no_start_record"] == m["unknown_ids"] == 0
     assert m["server_processes"] == 1
-    assert m["abandoned"] >= 1 and m["abandoned_not_started"] == 0
-    assert m["abandoned_completed"] + m["abandoned_cancelled"] + m["abandoned_failed"] == m["abandoned"]
+    assert m["abandoned"] >= 1
+    # each dropped request is accounted for by the server's own log: finished, cancelled, failed or never started
+    assert (m["abandoned_completed"] + m["abandoned_cancelled"] + m["abandoned_failed"]
+            + m["abandoned_not_started"]) == m["abandoned"]
     rows = report["rows"]
     first_drop = min(r["end_s"] for r in rows if r["abandoned"])
     assert any(r["ok"] and r["start_s"] >= first_drop for r in rows), "the server stopped serving after an abandon"
