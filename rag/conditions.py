@@ -27,7 +27,15 @@ from pathlib import Path
 from index import korean
 
 # ordinal or counted unit after a number: 제2차, 3호, 제330회, 2단계, 3대 전략, 5개 과제
-_ORDINAL = re.compile(r"(?<![\d,.])((?<![가-힣])제\s*)?(\d{1,4})\s*(차|호|회|기|단계|대|번째|번|분기|권역)")
+# (not a word that only starts like one: 3차원, 3차례, 2차로, 4대강, 5기압)
+_ORDINAL = re.compile(r"(?<![\d,.])((?<![가-힣])제\s*)?(\d{1,4})\s*(차|호|회|기|단계|대|번째|번|분기|권역)"
+                      r"(?!원|례|로|선|량|압|강|관|업)")
+# an article, paragraph, chapter of a law or plan: 제9조, 제3항, 제2장 (only with 제: "9조 원" is an amount)
+_ARTICLE = re.compile(r"(?<![가-힣])제\s*(\d{1,3})\s*(조|항|장|절|관|편)(?:\s*의\s*(\d{1,2}))?")
+# a version of a named plan or document: 로드맵 3.0, 2.0 버전, v2.1
+_VERSION = re.compile(r"(?<![\d.,])(?:[vV]\s*)?(\d{1,2}\.\d{1,2})(?![\d.]|\s*(?:%|퍼센트|배|억|만|조|천|명|개|km|㎢))")
+# a numbered item written with a circled digit: 주제발표 ④, ② 세션
+_CIRCLED_ALL = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 # a numbered part written after its name: 전략4, 과제 2, CHAPTER 04
 _NUMBERED = re.compile(r"(전략|과제|목표|분야|chapter|part)\s*0*(\d{1,2})(?!\d)", re.I)
 # the asked quantity and its unit: "몇 가구", "몇 명", "몇 %" — the answer's number must carry that unit
@@ -119,6 +127,14 @@ def extract(question: str, lexicon: Lexicon) -> list[Condition]:
     for m in _WORD_ORDINAL.finditer(q):
         n = _WORD_ORDINALS[m.group(1)]
         add(m.group(0), "ordinal", (f"{n}번째", _compact(m.group(0)), _CIRCLED[n - 1]))
+    for m in _ARTICLE.finditer(q):
+        form = f"제{int(m.group(1))}{m.group(2)}" + (f"의{int(m.group(3))}" if m.group(3) else "")
+        add(m.group(0), "ordinal", (form,))
+    for m in _VERSION.finditer(q):
+        add(m.group(0), "ordinal", (m.group(1),))
+    for ch in dict.fromkeys(c for c in q if c in _CIRCLED_ALL):
+        n = _CIRCLED_ALL.index(ch) + 1
+        add(ch, "ordinal", (ch, f"({n})", f"{n}번째"))
     for m in _NUMBERED.finditer(q):
         add(m.group(0), "ordinal", (f"{_compact(m.group(1))}{int(m.group(2))}", f"{_compact(m.group(1))}0{int(m.group(2))}"))
     for m in _ASKED_UNIT.finditer(q):

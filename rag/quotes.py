@@ -119,6 +119,25 @@ def claims(answer: str) -> list[Claim]:
     return merged
 
 
+# an item number the answer writes to enumerate a list ("1. 총괄 기관 2. 전담 실행기관", "1) …", "(2) …"): not a fact
+# to find in the quote, which may number its items ①, ② or not at all
+_ITEM_NUMBER = re.compile(r"(?:(?<=^)|(?<=[\s:,]))(?<!\d\.\s)(?<!\d\.)\(?\d{1,2}[.)](?=\s+[^\d\s])")
+
+
+# a clause ending joined to the next clause: "…11명이고 …", "…마련하며 …"
+_CLAUSE_END = re.compile(r"(?<=[가-힣])(?:이고|이며|으며|하고|하며|되고|되며|했고|였고|었고)(?=\s+\S)")
+
+
+def clauses(claim: Claim) -> list[Claim]:
+    """A claim cut after each clause-joining ending, each part keeping the claim's markers; one part if none."""
+    cuts = [m.end() for m in _CLAUSE_END.finditer(claim.text)]
+    if not cuts:
+        return [claim]
+    bounds = [0] + cuts + [len(claim.text)]
+    texts = [claim.text[a:b].strip() for a, b in zip(bounds, bounds[1:])]
+    return [Claim(t, list(claim.cited)) for t in texts if t]
+
+
 def new_content(claim: str, q_terms: set[str], fallback: bool = True) -> tuple[set[str], set[str], list[str]]:
     """(names, other content morphemes, numbers) of a claim that the question does not already contain. With
     `fallback`, a claim that only restates the question gets all its content morphemes instead (they need a quote)."""
@@ -129,7 +148,7 @@ def new_content(claim: str, q_terms: set[str], fallback: bool = True) -> tuple[s
     tagged = [(t, tag) for t, tag in tagged if t and t not in q and not t[0].isdigit()]
     names = {t for t, tag in tagged if tag in NAMES}
     words = {t for t, tag in tagged if tag not in NAMES}
-    nums = numbers(body)
+    nums = numbers(_ITEM_NUMBER.sub(" ", body))
     if not (names or words or nums) and fallback:
         # a claim that only restates the question ("… 서버로 보내지 않습니다" to "… 서버로 보내?") still needs a
         # sentence that says it: all its content morphemes count
@@ -183,14 +202,23 @@ def thin(text: str, terms: set[str]) -> bool:
     return len(compact(MARKER.sub("", text).strip(_STRIP))[0]) < THIN_CHARS or len(terms) < 2
 
 
-def _candidates(p: Passage) -> list[tuple[Span, str]]:
-    """A passage's sentences that are not thin, and each pair of neighbouring sentences (a claim may join two lines
-    of a table; a thin line counts only with its neighbour)."""
+# a list answer ("1. 총괄 기관 2. 전담 실행기관 …") joins items its passage writes one per line: up to this many
+# neighbouring lines may support one claim, taken only when they support more of it than any sentence or pair
+LIST_LINES = 6
+# ... and such a run must hold this share of the claim's content: one invented item among four real ones fails
+LIST_SHARE = 0.8
+
+
+def _candidates(p: Passage, widths: range = range(1, 3)) -> list[tuple[Span, str]]:
+    """A passage's sentences that are not thin (width 1) and each run of `width` neighbouring sentences with no gap
+    between them (width 2: a claim may join two lines of a table; a thin line counts only with its neighbour)."""
     sents = p.sentences()
-    out = [(sp, text) for sp, text in sents if not thin(text, sp.terms)]
-    for (a, ta), (b, tb) in zip(sents, sents[1:]):
-        if GAP not in p.text[a.end:b.start]:
-            out.append((Span(a.start, b.end, a.terms | b.terms), p.text[a.start:b.end]))
+    out = [(sp, text) for sp, text in sents if not thin(text, sp.terms)] if 1 in widths else []
+    for w in (w for w in widths if w > 1):
+        for run in (sents[i:i + w] for i in range(len(sents) - w + 1)):
+            if all(GAP not in p.text[a.end:b.start] for (a, _), (b, _) in zip(run, run[1:])):
+                start, end = run[0][0].start, run[-1][0].end
+                out.append((Span(start, end, set().union(*(sp.terms for sp, _ in run))), p.text[start:end]))
     return out
 
 
@@ -215,15 +243,27 @@ def quote_for(claim: Claim, passages: list[Passage], question: str, q_terms: set
             break                                   # found, but it does not support the claim: search below
     cited = [by_n[n] for n in dict.fromkeys(claim.cited) if n in by_n]
     for pool in (cited, [p for p in passages if p not in cited]):
-        best: tuple[float, int, Quote] | None = None
-        for p in pool:
-            for sp, text in _candidates(p):
-                share = sentence_support(names, words, nums, text, sp.terms, question)
-                if share >= min_share and (best is None or (share, -len(text)) > (best[0], best[1])):
-                    best = (share, -len(text), Quote(p.n, sp.start, sp.end, text))
+        best = _best(pool, range(1, 3), names, words, nums, question, min_share)
+        if best is None or best[0] < 1.0:
+            # a run of lines (a list written one item a line) only where it supports more of the claim
+            longer = _best(pool, range(3, LIST_LINES + 1), names, words, nums, question, max(min_share, LIST_SHARE))
+            if longer is not None and (best is None or longer[0] > best[0]):
+                best = longer
         if best is not None:
             return best[2]
     return None
+
+
+def _best(pool: list[Passage], widths: range, names: set[str], words: set[str], nums: list[str], question: str,
+          min_share: float) -> tuple[float, int, Quote] | None:
+    """The candidate of these widths that supports most of the claim (the shorter one at a tie), at least min_share."""
+    best: tuple[float, int, Quote] | None = None
+    for p in pool:
+        for sp, text in _candidates(p, widths):
+            share = sentence_support(names, words, nums, text, sp.terms, question)
+            if share >= min_share and (best is None or (share, -len(text)) > (best[0], best[1])):
+                best = (share, -len(text), Quote(p.n, sp.start, sp.end, text))
+    return best
 
 
 def verify(answer: str, passages: list[Passage], question: str, q_terms: set[str], min_share: float = 0.5,
@@ -238,7 +278,10 @@ def verify(answer: str, passages: list[Passage], question: str, q_terms: set[str
     echoes: list[int] = []
     requests = [compact(x)[0].rstrip(".") for x in re.split(r"(?<=[.!?])\s+|\n+", question)
                 if x.strip() and not x.strip().endswith("?")]
-    for i, c in enumerate(cs):
+    i = -1
+    while i + 1 < len(cs):
+        i += 1
+        c = cs[i]
         given = (given_quotes or {}).get(i)
         if missing is not None and len(cs) > 1 and missing(MARKER.sub("", c.text)):
             said_missing.append(i)
@@ -255,6 +298,15 @@ def verify(answer: str, passages: list[Passage], question: str, q_terms: set[str
             per.append(None)                        # "예." / "맞습니다.": nothing new to support
             continue
         q = quote_for(c, passages, question, q_terms, min_share, given)
+        if q is None and not given:
+            parts = clauses(c)
+            # "참석위원은 11명이고 배석자는 18명이었어요[1]": two facts in one sentence, each from its own line; every
+            # clause then needs a quote of its own
+            if len(parts) > 1 and all(quote_for(x, passages, question, q_terms, min_share) for x in parts
+                                      if any(new_content(x.text, q_terms))):
+                cs[i:i + 1] = parts
+                i -= 1
+                continue
         if q is None:
             return Verdict(False, cs, per + [None] * (len(cs) - len(per)), "no_support")
         if is_negative(c.text) and not is_negative(q.text):

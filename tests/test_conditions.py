@@ -48,6 +48,23 @@ def test_the_longest_role_wins_and_a_number_is_not_read_inside_another():
     assert not [x for x in conditions.extract("자율주행차 2,000대는 언제 도입돼?", LEX) if x.text.startswith("000")]
 
 
+def test_articles_versions_circled_numbers_and_titles_are_conditions_but_a_word_like_3차원_is_not():
+    got = kinds("서울 전체를 3차원 가상공간에 옮긴 플랫폼 이름은? 3차례 회의에서 나왔나?")
+    assert not [t for t, k in got.items() if k == "ordinal"]                 # 3차원 (3D) and 3차례 (3 times)
+    art = conditions.extract("조례 개정안 안 제9조 내용?", LEX)
+    assert [(c.text, c.kind) for c in art] == [("제9조", "ordinal")]
+    assert conditions.holds(art[0], "안 제9조(사업)") and not conditions.holds(art[0], "안 제19조(사업)")
+    assert not [c for c in conditions.extract("예산 9조 원은 어디에?", LEX) if c.kind == "ordinal"]   # an amount
+    ver = [c for c in conditions.extract("법제정비 로드맵 3.0은 언제 발표됐어?", LEX) if c.kind == "ordinal"]
+    assert [c.text for c in ver] == ["3.0"] and not conditions.holds(ver[0], "로드맵 2.0 발표")
+    assert not [c for c in conditions.extract("예산이 2.5% 늘었나?", LEX) if c.kind == "ordinal"]   # a share
+    four = [c for c in conditions.extract("주제발표 ④는 누가 했어?", LEX) if c.kind == "ordinal"]
+    assert four and conditions.holds(four[0], "주제발표 ④ Laura") and not conditions.holds(four[0], "주제발표 ② 발표")
+    assert kinds("컨퍼런스에서 도시공간본부장은 무슨 발표를 했어?").get("본부장") == "role"
+    assert kinds("행사 사회(MC)는 누가 봤어?").get("MC") == "role"
+    assert "청장" not in kinds("청장년 일자리 사업은?")                      # not a title inside another word
+
+
 # ------------------------------------------------------------------------------------------------ checking
 
 def test_an_ordinal_the_quote_context_lacks_is_unmet_and_one_it_holds_is_met():

@@ -88,6 +88,32 @@ def test_a_list_of_foreign_words_ending_a_sentence_is_supported():
     assert not verify("HWP, PDF, XLSX[1].", "도우미가 읽을 수 있는 문서 형식은 무엇인가요?", ev).verified
 
 
+def test_a_numbered_list_answer_is_supported_by_a_circled_list_or_by_one_item_a_line():
+    circled = [Passage(1, "brief.txt", 3, "", "거버넌스를 구성하는 조직은 ① 총괄 기관, ② 전담 실행기관, ③ 민관 자문·윤리협의체, "
+                                             "④ 연구개발 센터로 구성된다.")]
+    answer = "1. 총괄 기관 2. 전담 실행기관 3. 민관 자문·윤리협의체 4. 연구개발 센터[1]"
+    assert quotes.verify(answer, circled, "거버넌스를 구성하는 조직 네 가지는?", {"거버넌스", "구성", "조직"}).verified
+    lines = [Passage(1, "plan.txt", 2, "", "추진 과제\n가. 데이터 개방 확대\n나. 공공 AI 서비스 도입\n"
+                                          "다. 직원 AI 교육 강화\n라. 민간 협력 체계 구축")]
+    v = quotes.verify("추진 과제는 데이터 개방 확대, 공공 AI 서비스 도입, 직원 AI 교육 강화, 민간 협력 체계 구축입니다[1].",
+                      lines, "추진 과제는 무엇이 있어?", {"추진", "과제"})
+    assert v.verified and "데이터 개방" in v.quotes[0].text and "민간 협력" in v.quotes[0].text
+    # an item the passage does not hold is still unsupported, and a real number still has to be in the quote
+    assert not quotes.verify("추진 과제는 데이터 개방 확대, 드론 택시 도입, 직원 AI 교육 강화, 민간 협력 체계 구축, 해외 "
+                             "사무소 개설입니다[1].", lines, "추진 과제는 무엇이 있어?", {"추진", "과제"}).verified
+    assert not quotes.verify("조직은 12개 기관입니다[1].", circled, "조직은 몇 개야?", {"조직"}).verified
+
+
+def test_two_facts_joined_in_one_sentence_are_checked_clause_by_clause():
+    ps = [Passage(1, "minutes.txt", 1, "", "참석위원 : 11명 (위원장 포함)"),
+          Passage(2, "minutes.txt", 2, "", "배석 공무원 : 18명 (디지털정책관 등)")]
+    q, terms = "참석위원은 몇 명이고 배석자는 몇 명이었어요?", {"참석", "위원", "배석자", "배석"}
+    v = quotes.verify("참석위원은 11명이고 배석자는 18명이었어요[1].", ps, q, terms)
+    assert v.verified and [c.text for c in v.claims] == ["참석위원은 11명이고", "배석자는 18명이었어요[1]."]
+    assert [x.n for x in v.per_claim] == [1, 2]
+    assert not quotes.verify("참석위원은 11명이고 배석자는 25명이었어요[1].", ps, q, terms).verified
+
+
 def test_a_wrong_marker_is_corrected_and_the_claim_split_keeps_dates_whole():
     cs = quotes.claims("회의는 2025. 4. 30.에 의결했습니다[2]. 담당은 디지털정책과입니다 [1].")
     assert [c.cited for c in cs] == [[2], [1]] and "2025. 4. 30." in cs[0].text
