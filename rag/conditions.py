@@ -62,6 +62,7 @@ class Condition:
     text: str                      # as the question writes it: "제2차", "부산", "위원장"
     kind: str                      # "ordinal" | "year" | "name" | "role" | "unit"
     forms: tuple[str, ...]         # compact forms, any of which meets it
+    head: str = ""                 # the noun a counted ordinal qualifies ("5대 원칙" → 원칙): it must follow the number
     met: bool | None = None        # None: not checked (no answer to check)
     where: str = ""                # "sentence" | "lines" | "passage" | "chunk" | "section" | "headers" | "absent" |
     #                                "said_missing" (the answer says the documents lack it) | "" (unmet)
@@ -114,16 +115,20 @@ def extract(question: str, lexicon: Lexicon) -> list[Condition]:
     out: list[Condition] = []
     seen: set[tuple[str, tuple[str, ...]]] = set()
 
-    def add(text: str, kind: str, forms: tuple[str, ...]) -> None:
+    def add(text: str, kind: str, forms: tuple[str, ...], head: str = "") -> None:
         if (kind, forms) not in seen:
             seen.add((kind, forms))
-            out.append(Condition(text.strip(), kind, forms))
+            out.append(Condition(text.strip(), kind, forms, head))
 
     q = unicodedata.normalize("NFC", question)
     compact_q = _compact(q)
     for m in _ORDINAL.finditer(q):
         unit = "가지" if m.group(3) == "가지" else m.group(3)
-        add(m.group(0), "ordinal", (_number_form(m.group(2), unit),))
+        head = ""
+        if unit == "대":                # "5대 원칙" is not met by "5대 핵심 전략": the noun it counts comes with it
+            nouns = [f for f, tag in korean.tagged_terms(q[m.end():m.end() + 20]) if tag in ("NNG", "NNP")]
+            head = _compact(nouns[0]) if nouns else ""
+        add(m.group(0), "ordinal", (_number_form(m.group(2), unit),), head)
     for m in _WORD_ORDINAL.finditer(q):
         n = _WORD_ORDINALS[m.group(1)]
         add(m.group(0), "ordinal", (f"{n}번째", _compact(m.group(0)), _CIRCLED[n - 1]))
@@ -178,6 +183,8 @@ def holds(c: Condition, text: str) -> bool:
     if c.kind == "year":
         return any(re.search(rf"(?<!\d){re.escape(f)}(?!\d)", t) for f in c.forms if f[:1].isdigit()) or \
             any(f in t for f in c.forms if not f[:1].isdigit())
+    if c.head:                           # the counted noun within a few characters after the number: 5대 (핵심) 원칙
+        return any(re.search(rf"(?<!\d){re.escape(f)}.{{0,8}}?{re.escape(c.head)}", t) for f in c.forms)
     return any(_has(f, t) for f in c.forms)
 
 

@@ -89,7 +89,8 @@ class Verdict:
     verified: bool               # every claim with new content has a quote
     claims: list[Claim]
     per_claim: list[Quote | None]   # the quote of each claim (None: nothing new to support, or unverified)
-    reason: str = ""             # why not: "no_support" | "negative_claim" | "empty" | "condition_unmet"
+    reason: str = ""             # why not: "no_support" | "negative_claim" | "empty" | "condition_unmet" |
+    #                              "scattered_list"
     missing: list[int] = field(default_factory=list)   # claims that say a part of the question is not in the documents
     restates: bool = False       # no claim says anything the question does not (fine for 예/아니요, no answer to 누구?)
     echoes: list[int] = field(default_factory=list)    # claims that repeat a request of the asker's ("회신은 …로 부탁")
@@ -266,6 +267,23 @@ def _best(pool: list[Passage], widths: range, names: set[str], words: set[str], 
     return best
 
 
+# a claim written as a list item: "1. …", "2) …", "- …", "• …"
+_ITEM_CLAIM = re.compile(r"^\s*(?:\(?\d{1,2}[.)]|[-•·▪○◦])\s+")
+
+
+def scattered_list(cs: list[Claim], per: list[Quote | None], passages: list[Passage]) -> bool:
+    """An answer of three or more list items whose quotes are not one list in the evidence: each item a real sentence,
+    the list assembled from unrelated ones ("5대 원칙은: 1. …[1] 2. …[1]" from sentences far apart). A list the
+    documents hold is one run of neighbouring lines (or one sentence) of one passage."""
+    items = [q for c, q in zip(cs, per) if q is not None and _ITEM_CLAIM.match(MARKER.sub("", c.text))]
+    if len(items) < 3:
+        return False
+    if len({q.n for q in items}) > 1:
+        return True
+    p = next(p for p in passages if p.n == items[0].n)
+    return GAP in p.text[min(q.start for q in items):max(q.end for q in items)]
+
+
 def verify(answer: str, passages: list[Passage], question: str, q_terms: set[str], min_share: float = 0.5,
            given_quotes: dict[int, str] | None = None, missing=None) -> Verdict:
     """Check every claim of an answer against the evidence. `given_quotes`: claim index → the model's own quote.
@@ -316,5 +334,7 @@ def verify(answer: str, passages: list[Passage], question: str, q_terms: set[str
         per.append(q)
     if not any(per):
         return Verdict(False, cs, per, "empty" if not cs else "no_support")
+    if scattered_list(cs, per, passages):
+        return Verdict(False, cs, per, "scattered_list")
     restates = not any(any(new_content(c.text, q_terms, fallback=False)) for c, q in zip(cs, per) if q is not None)
     return Verdict(True, cs, per, missing=said_missing, restates=restates, echoes=echoes)

@@ -63,6 +63,11 @@ def test_articles_versions_circled_numbers_and_titles_are_conditions_but_a_word_
     assert kinds("컨퍼런스에서 도시공간본부장은 무슨 발표를 했어?").get("본부장") == "role"
     assert kinds("행사 사회(MC)는 누가 봤어?").get("MC") == "role"
     assert "청장" not in kinds("청장년 일자리 사업은?")                      # not a title inside another word
+    # a counted ordinal comes with the noun it counts: "5대 원칙" is not met by "5대 핵심 전략", "7대 전략" is by "7대 핵심 전략"
+    five = [c for c in conditions.extract("스마트도시 기본계획의 5대 원칙은 무엇입니까?", LEX) if c.kind == "ordinal"][0]
+    assert not conditions.holds(five, "5대 핵심 전략으로 채택") and conditions.holds(five, "5대 기본 원칙: 공평")
+    seven = [c for c in conditions.extract("AI산업 육성 7대 전략은?", LEX) if c.kind == "ordinal"][0]
+    assert conditions.holds(seven, "7대 핵심 전략") and not conditions.holds(seven, "17대 전략")
 
 
 # ------------------------------------------------------------------------------------------------ checking

@@ -104,6 +104,21 @@ def test_a_numbered_list_answer_is_supported_by_a_circled_list_or_by_one_item_a_
     assert not quotes.verify("조직은 12개 기관입니다[1].", circled, "조직은 몇 개야?", {"조직"}).verified
 
 
+def test_a_list_assembled_from_sentences_far_apart_is_not_verified():
+    # evidence: two passages, the first with a gap ("…") between sentences that are not neighbours in the document
+    far = [Passage(1, "plan.txt", 4, "", f"공평한 기회 조성을 핵심 전략으로 채택했다. {GAP} 외부와의 파트너십을 넓힌다. {GAP} "
+                                         "AI 혁신 TF를 구성했다."),
+           Passage(2, "plan.txt", 9, "", "데이터 개방을 확대한다.")]
+    q, terms = "기본계획의 원칙은 무엇입니까?", {"기본", "계획", "원칙"}
+    answer = "1. 공평한 기회 조성[1]\n2. 외부와의 파트너십[1]\n3. AI 혁신 TF 구성[1]"
+    v = quotes.verify(answer, far, q, terms)
+    assert not v.verified and v.reason == "scattered_list"
+    assert not quotes.verify("1. 공평한 기회 조성[1]\n2. 외부와의 파트너십[1]\n3. 데이터 개방 확대[2]", far, q, terms).verified
+    # the same items as one run of neighbouring lines are a list the document holds
+    near = [Passage(1, "plan.txt", 4, "", "기본 원칙\n1. 공평한 기회 조성\n2. 외부와의 파트너십\n3. AI 혁신 TF 구성")]
+    assert quotes.verify(answer, near, q, terms).verified
+
+
 def test_two_facts_joined_in_one_sentence_are_checked_clause_by_clause():
     ps = [Passage(1, "minutes.txt", 1, "", "참석위원 : 11명 (위원장 포함)"),
           Passage(2, "minutes.txt", 2, "", "배석 공무원 : 18명 (디지털정책관 등)")]
