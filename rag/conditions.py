@@ -34,8 +34,6 @@ _ORDINAL = re.compile(r"(?<![\d,.])((?<![가-힣])제\s*)?(\d{1,4})\s*(차|호|�
 _ARTICLE = re.compile(r"(?<![가-힣])제\s*(\d{1,3})\s*(조|항|장|절|관|편)(?:\s*의\s*(\d{1,2}))?")
 # a version of a named plan or document: 로드맵 3.0, 2.0 버전, v2.1
 _VERSION = re.compile(r"(?<![\d.,])(?:[vV]\s*)?(\d{1,2}\.\d{1,2})(?![\d.]|\s*(?:%|퍼센트|배|억|만|조|천|명|개|km|㎢))")
-# a numbered item written with a circled digit: 주제발표 ④, ② 세션
-_CIRCLED_ALL = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 # a numbered part written after its name: 전략4, 과제 2, CHAPTER 04
 _NUMBERED = re.compile(r"(전략|과제|목표|분야|chapter|part)\s*0*(\d{1,2})(?!\d)", re.I)
 # the asked quantity and its unit: "몇 가구", "몇 명", "몇 %" — the answer's number must carry that unit
@@ -49,7 +47,7 @@ _SAME_UNIT = {"명": ("명", "인"), "개": ("개", "개소", "곳"), "곳": ("�
 # an ordinal said in words: "여섯 번째 전략", "두 번째 주제발표" (documents number items 6번째, ⑥)
 _WORD_ORDINALS = {"첫": 1, "두": 2, "세": 3, "네": 4, "다섯": 5, "여섯": 6, "일곱": 7, "여덟": 8, "아홉": 9, "열": 10}
 _WORD_ORDINAL = re.compile(r"(?<![가-힣])(" + "|".join(_WORD_ORDINALS) + r")\s*번째")
-_CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩"
+_CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"   # also a numbered item in a question: 주제발표 ④
 # 2024년, '24년, and a year naming a plan or edition without 년 ("2040 서울도시기본계획", "2019 국가 AI 전략계획")
 _YEAR = re.compile(r"(?<!\d)(?:(\d{4})\s*년|'(\d{2})\s*년|((?:19|20)\d{2})(?=\s+[가-힣A-Za-z]))")
 # proper nouns that are not conditions: the assistant's own frame, pronoun-like words kiwipiepy tags NNP
@@ -137,8 +135,8 @@ def extract(question: str, lexicon: Lexicon) -> list[Condition]:
         add(m.group(0), "ordinal", (form,))
     for m in _VERSION.finditer(q):
         add(m.group(0), "ordinal", (m.group(1),))
-    for ch in dict.fromkeys(c for c in q if c in _CIRCLED_ALL):
-        n = _CIRCLED_ALL.index(ch) + 1
+    for ch in dict.fromkeys(c for c in q if c in _CIRCLED):
+        n = _CIRCLED.index(ch) + 1
         add(ch, "ordinal", (ch, f"({n})", f"{n}번째"))
     for m in _NUMBERED.finditer(q):
         add(m.group(0), "ordinal", (f"{_compact(m.group(1))}{int(m.group(2))}", f"{_compact(m.group(1))}0{int(m.group(2))}"))

@@ -122,7 +122,8 @@ def claims(answer: str) -> list[Claim]:
 
 # an item number the answer writes to enumerate a list ("1. 총괄 기관 2. 전담 실행기관", "1) …", "(2) …"): not a fact
 # to find in the quote, which may number its items ①, ② or not at all
-_ITEM_NUMBER = re.compile(r"(?:(?<=^)|(?<=[\s:,]))(?<!\d\.\s)(?<!\d\.)\(?\d{1,2}[.)](?=\s+[^\d\s])")
+_ITEM_MARK = r"\(?\d{1,2}[.)]"
+_ITEM_NUMBER = re.compile(r"(?:^|(?<=[\s:,]))(?<!\d\.\s)(?<!\d\.)" + _ITEM_MARK + r"(?=\s+[^\d\s])")
 
 
 # a clause ending joined to the next clause: "…11명이고 …", "…마련하며 …"
@@ -268,7 +269,7 @@ def _best(pool: list[Passage], widths: range, names: set[str], words: set[str], 
 
 
 # a claim written as a list item: "1. …", "2) …", "- …", "• …"
-_ITEM_CLAIM = re.compile(r"^\s*(?:\(?\d{1,2}[.)]|[-•·▪○◦])\s+")
+_ITEM_CLAIM = re.compile(r"^\s*(?:" + _ITEM_MARK + r"|[-•·▪○◦])\s+")
 
 
 def scattered_list(cs: list[Claim], per: list[Quote | None], passages: list[Passage]) -> bool:
